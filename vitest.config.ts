@@ -3,22 +3,16 @@ import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources in tests (the `@edgeloop/source`
 // export condition), so tests never need a build first.
-const resolve = { conditions: ['@edgeloop/source', ...defaultClientConditions] };
-const ssr = { resolve: { conditions: ['@edgeloop/source', ...defaultServerConditions] } };
+function project(name: string, testTimeout = 60_000) {
+  return {
+    resolve: { conditions: ['@edgeloop/source', ...defaultClientConditions] },
+    ssr: { resolve: { conditions: ['@edgeloop/source', ...defaultServerConditions] } },
+    test: { name, root: `./${name}`, include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout },
+  };
+}
 
 export default defineConfig({
   test: {
-    projects: [
-      {
-        resolve,
-        ssr,
-        test: {
-          name: 'protocol',
-          root: './protocol',
-          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          testTimeout: 60_000,
-        },
-      },
-    ],
+    projects: [project('protocol'), project('models', 300_000)],
   },
 });

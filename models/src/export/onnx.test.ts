@@ -1,0 +1,135 @@
+import { mulberry32 } from '@edgeloop/protocol';
+import { hasChromium } from '@edgeloop/tests/support/chromium';
+import { requirePart } from '@edgeloop/tests/support/ci';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runInOrtWeb } from '../../test/ort-web.js';
+import { mnistCnn, rgbCnn } from '../architectures.js';
+import { selectBackend } from '../train/backend.js';
+import { exportToOnnx } from './onnx.js';
+
+const IMAGES = 1000;
+
+function randomInputs(n: number, shape: number[], seed: number): Float32Array {
+  const rng = mulberry32(seed);
+  return Float32Array.from({ length: n * shape.reduce((a, b) => a * b, 1) }, () => rng() * 2 - 1);
+}
+
+/** Gives BatchNormalization layers non-trivial moving statistics, so the export of them is tested. */
+function randomiseBatchNorm(model: tf.LayersModel, seed: number) {
+  const rng = mulberry32(seed);
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    layer.setWeights(
+      layer.getWeights().map((w, i) => {
+        const n = w.shape[0]!;
+        // gamma, beta, moving mean, moving variance (positive)
+        return tf.tensor1d(Float32Array.from({ length: n }, () => (i === 3 ? 0.5 + rng() : rng() * 2 - 1)));
+      }),
+    );
+  }
+}
+
+function tfjsPredict(model: tf.LayersModel, inputs: Float32Array, shape: number[], batch = 100): Float32Array {
+  const per = shape.reduce((a, b) => a * b, 1);
+  const n = inputs.length / per;
+  const out: number[] = [];
+  for (let from = 0; from < n; from += batch) {
+    const m = Math.min(batch, n - from);
+    const y = tf.tidy(() =>
+      (model.predict(tf.tensor(inputs.subarray(from * per, (from + m) * per), [m, ...shape])) as tf.Tensor).dataSync(),
+    );
+    out.push(...y);
+  }
+  return Float32Array.from(out);
+}
+
+async function ortNodePredict(bytes: Uint8Array, inputs: Float32Array, shape: number[], batch = 100): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  const per = shape.reduce((a, b) => a * b, 1);
+  const n = inputs.length / per;
+  const out: number[] = [];
+  for (let from = 0; from < n; from += batch) {
+    const m = Math.min(batch, n - from);
+    const result = await session.run({ input: new ort.Tensor('float32', inputs.subarray(from * per, (from + m) * per), [m, ...shape]) });
+    out.push(...(result.probabilities!.data as Float32Array));
+  }
+  return Float32Array.from(out);
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+/** Edge cases: odd sizes with stride 2 'same', pooling with 'same', valid strided conv, activation layers. */
+function edgeCaseModel(): tf.LayersModel {
+  const init = (seed: number) => ({
+    kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed }),
+  });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [15, 13, 2], filters: 5, kernelSize: 3, strides: 2, padding: 'same', ...init(1) }),
+      tf.layers.activation({ activation: 'tanh' }),
+      tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+      tf.layers.conv2d({ filters: 6, kernelSize: [2, 3], strides: [1, 2], padding: 'valid', activation: 'sigmoid', ...init(2) }),
+      tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: 'same' }),
+      tf.layers.batchNormalization(),
+      tf.layers.flatten(),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.dense({ units: 7, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.reLU(),
+      tf.layers.dense({ units: 4, ...init(4) }),
+      tf.layers.softmax(),
+    ],
+  });
+}
+
+const cases = [
+  { name: 'MNIST CNN', build: () => mnistCnn(10, 7), shape: [28, 28, 1] },
+  { name: 'RGB CNN (64×64, batch norm, stride 2)', build: () => rgbCnn(3, 64, 7), shape: [64, 64, 3] },
+  { name: 'edge cases', build: edgeCaseModel, shape: [15, 13, 2] },
+];
+
+describe('ONNX export', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+  });
+
+  it.each(cases)('$name matches tfjs in onnxruntime-node within 1e-5 on 1,000 images', async ({ build, shape }) => {
+    const model = build();
+    randomiseBatchNorm(model, 11);
+    const inputs = randomInputs(IMAGES, shape, 5);
+    const bytes = exportToOnnx(model, { modelName: 'parity' });
+    const diff = maxAbsDiff(tfjsPredict(model, inputs, shape), await ortNodePredict(bytes, inputs, shape));
+    expect(diff).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('names an unsupported layer in its error', () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2dTranspose({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, name: 'upsample_1' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
+    expect(() => exportToOnnx(model)).toThrow(/layer "upsample_1" \(Conv2DTranspose\) is not supported by the ONNX exporter/);
+    const elu = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: 'elu', name: 'dense_elu' })] });
+    expect(() => exportToOnnx(elu)).toThrow(/layer "dense_elu" \(Dense\) has activation "elu"/);
+  });
+
+  describe.runIf(requirePart('Chromium', hasChromium, 'apt-get install -y chromium'))('in onnxruntime-web (Chromium)', () => {
+    it.each(cases.slice(0, 2))('$name matches tfjs within 1e-5 on 1,000 images', async ({ build, shape }) => {
+      const model = build();
+      randomiseBatchNorm(model, 11);
+      const inputs = randomInputs(IMAGES, shape, 6);
+      const bytes = exportToOnnx(model);
+      const web = await runInOrtWeb({ model: bytes, inputs, shape, batch: 100 });
+      expect(maxAbsDiff(tfjsPredict(model, inputs, shape), web.outputs)).toBeLessThanOrEqual(1e-5);
+    });
+  });
+});

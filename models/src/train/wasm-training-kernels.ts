@@ -1,0 +1,218 @@
+/**
+ * Kernels the tfjs wasm backend lacks for training, registered by us. Today that is one:
+ * `Conv2DBackpropFilter`, the gradient of a convolution with respect to its filter.
+ *
+ * Why not the obvious route: the wasm backend's compiled `Conv3DBackpropFilterV2` at depth 1 is
+ * exact at stride 1 but wrong at stride 2 (tfjs-backend-wasm 4.22: O(1) errors against float64
+ * finite differences for 'same' and 'valid' padding, where the cpu backend agrees to 1e-6; see
+ * wasm-training-kernels.test.ts, which keeps checking that). It is also slow: a naive loop that took
+ * 60% of a training step of the MNIST CNN.
+ *
+ * What we do instead is im2col: lay the input patches out as a matrix P with one row per output
+ * position (b, y, x) and one column per filter tap (i, j, c), reading x[b, y·s + i − top,
+ * x·s + j − left, c] (zero outside the image). Then dW = Pᵀ · dY, one matrix product on the wasm
+ * backend's SIMD `BatchMatMul` (computed as dYᵀ · P, since that kernel is slow with transposes). Strides and TF's 'same' padding (the odd pixel at the bottom/right)
+ * live only in the indexing, so every stride is exact.
+ */
+import { getKernel, type KernelConfig, type KernelFunc, registerKernel, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs';
+
+const BACKEND = 'wasm';
+
+/** The parts of the wasm backend we use: tensor data in and out of its heap. */
+interface WasmBackendLike {
+  incRef(dataId: object): void;
+  disposeData(dataId: object): boolean;
+  readSync(dataId: object): Float32Array;
+  write(values: Float32Array, shape: number[], dtype: 'float32'): object;
+}
+
+interface Attrs {
+  strides: number | [number, number];
+  pad: unknown;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: string;
+  dilations?: number | [number, number];
+  filterShape: [number, number, number, number];
+}
+
+/** The im2col matrix of `x` for a convolution producing an oh × ow output. */
+export function im2col(
+  xs: Float32Array,
+  xShape: readonly number[],
+  outHW: readonly number[],
+  filterHW: readonly number[],
+  strides: readonly number[],
+  topLeft: readonly number[],
+): Float32Array {
+  const [n, h, w, c] = xShape as [number, number, number, number];
+  const [oh, ow] = outHW as [number, number];
+  const [fh, fw] = filterHW as [number, number];
+  const [sh, sw] = strides as [number, number];
+  const [top, left] = topLeft as [number, number];
+  const k = fh * fw * c;
+  const p = new Float32Array(n * oh * ow * k);
+  let row = 0;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++, row++) {
+        for (let i = 0; i < fh; i++) {
+          const r = y * sh + i - top;
+          if (r < 0 || r >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const col = x * sw + j - left;
+            if (col < 0 || col >= w) continue;
+            const from = ((b * h + r) * w + col) * c;
+            const to = row * k + (i * fw + j) * c;
+            if (c === 1) p[to] = xs[from]!;
+            else p.set(xs.subarray(from, from + c), to);
+          }
+        }
+      }
+    }
+  }
+  return p;
+}
+
+const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
+  const a = attrs as unknown as Attrs;
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC')
+    throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, not ${a.dataFormat}`);
+  if (a.dimRoundingMode !== undefined) throw new Error('Conv2DBackpropFilter on wasm does not support dimRoundingMode');
+  if (a.pad !== 'same' && a.pad !== 'valid') throw new Error('Conv2DBackpropFilter on wasm supports same and valid padding only');
+  const matMul = getKernel('BatchMatMul', BACKEND);
+  if (!matMul) throw new Error('the wasm backend has no BatchMatMul kernel');
+  const b = backend as unknown as WasmBackendLike;
+  const s: [number, number] = typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const [, oh, ow, oc] = dy.shape as [number, number, number, number];
+  const [fh, fw, fi, fo] = a.filterShape;
+  // TF 'same' padding: total (out − 1)·stride + filter − in, the odd pixel at the bottom/right.
+  const top = a.pad === 'same' ? Math.floor(Math.max(0, (oh - 1) * s[0] + fh - h) / 2) : 0;
+  const left = a.pad === 'same' ? Math.floor(Math.max(0, (ow - 1) * s[1] + fw - w) / 2) : 0;
+  const rows = n * oh * ow;
+  const k = fh * fw * fi;
+  const p = im2col(b.readSync(x.dataId), x.shape, [oh, ow], [fh, fw], s, [top, left]);
+  // wasm's BatchMatMul is ~13x slower with a transposed operand, so we transpose in JS instead:
+  // dWᵀ = dYᵀ · P, with dYᵀ (oc × rows) built here and the small oc × k result flipped at the end.
+  const dys = b.readSync(dy.dataId);
+  const dyT = new Float32Array(oc * rows);
+  for (let r = 0; r < rows; r++) for (let o = 0; o < oc; o++) dyT[o * rows + r] = dys[r * oc + o]!;
+  const pInfo: TensorInfo = { dataId: b.write(p, [1, rows, k], 'float32'), shape: [1, rows, k], dtype: 'float32' };
+  const dyTInfo: TensorInfo = { dataId: b.write(dyT, [1, oc, rows], 'float32'), shape: [1, oc, rows], dtype: 'float32' };
+  const prod = matMul.kernelFunc({
+    inputs: { a: dyTInfo, b: pInfo },
+    backend,
+    attrs: { transposeA: false, transposeB: false },
+  }) as TensorInfo;
+  const dwT = b.readSync(prod.dataId);
+  const dw = new Float32Array(k * oc);
+  for (let o = 0; o < oc; o++) for (let i = 0; i < k; i++) dw[i * oc + o] = dwT[o * k + i]!;
+  for (const t of [pInfo, dyTInfo, prod]) b.disposeData(t.dataId);
+  return { dataId: b.write(dw, [fh, fw, fi, fo], 'float32'), shape: [fh, fw, fi, fo], dtype: 'float32' };
+};
+
+/**
+ * Fast path for `Conv2DBackpropInput` at stride 1: the input gradient of a stride-1 convolution
+ * is a convolution of dy with the filter rotated 180° and its channels swapped, which runs on the
+ * wasm backend's XNNPACK `Conv2D` (about 8x faster than its own backprop kernel here). 'same'
+ * padding with odd filters is symmetric, so it stays 'same'; 'valid' becomes a full convolution
+ * (padding f − 1 on every side). Anything else goes to the backend's own kernel.
+ */
+function conv2DBackpropInputFast(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as { strides: number | number[]; pad: unknown; dataFormat?: string; dimRoundingMode?: string };
+    const [fh, fw, ci, co] = filter.shape as [number, number, number, number];
+    const s = typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
+    const conv = getKernel('Conv2D', BACKEND);
+    const pad = a.pad === 'same' && fh % 2 === 1 && fw % 2 === 1 ? 'same' : a.pad === 'valid' && fh === fw ? fh - 1 : undefined;
+    const plain = s[0] === 1 && s[1] === 1 && (a.dataFormat ?? 'NHWC') === 'NHWC' && a.dimRoundingMode === undefined;
+    if (!conv || pad === undefined || !plain) return fallback(args);
+    const b = backend as unknown as WasmBackendLike;
+    const w = b.readSync(filter.dataId);
+    const rot = new Float32Array(w.length);
+    for (let i = 0; i < fh; i++)
+      for (let j = 0; j < fw; j++)
+        for (let c = 0; c < ci; c++)
+          for (let o = 0; o < co; o++) rot[((i * fw + j) * co + o) * ci + c] = w[(((fh - 1 - i) * fw + (fw - 1 - j)) * ci + c) * co + o]!;
+    const rotInfo: TensorInfo = { dataId: b.write(rot, [fh, fw, co, ci], 'float32'), shape: [fh, fw, co, ci], dtype: 'float32' };
+    const dx = conv.kernelFunc({
+      inputs: { x: dy, filter: rotInfo },
+      backend,
+      attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] },
+    }) as TensorInfo;
+    b.disposeData(rotInfo.dataId);
+    return dx;
+  };
+}
+
+/**
+ * Fast path for `MaxPoolGrad` with 2×2 windows, stride 2 and 'valid' padding (what our models
+ * use): each dy goes to the first maximum of its window in row-major order, as the cpu backend
+ * does. Anything else goes to the backend's own kernel.
+ */
+function maxPoolGradFast(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, input } = inputs as unknown as { dy: TensorInfo; input: TensorInfo };
+    const a = attrs as unknown as { filterSize: number | number[]; strides: number | number[]; pad: unknown; dimRoundingMode?: string };
+    const two = (v: number | number[]) => (typeof v === 'number' ? v === 2 : v[0] === 2 && v[1] === 2);
+    if (!two(a.filterSize) || !two(a.strides) || a.pad !== 'valid' || a.dimRoundingMode !== undefined) return fallback(args);
+    const b = backend as unknown as WasmBackendLike;
+    const [n, h, w, c] = input.shape as [number, number, number, number];
+    const [, oh, ow] = dy.shape as [number, number, number, number];
+    const x = b.readSync(input.dataId);
+    const g = b.readSync(dy.dataId);
+    const dx = new Float32Array(x.length);
+    for (let bi = 0; bi < n; bi++)
+      for (let y = 0; y < oh; y++)
+        for (let xo = 0; xo < ow; xo++)
+          for (let ch = 0; ch < c; ch++) {
+            let best = -1;
+            let max = Number.NEGATIVE_INFINITY;
+            for (let i = 0; i < 2; i++)
+              for (let j = 0; j < 2; j++) {
+                const at = ((bi * h + y * 2 + i) * w + xo * 2 + j) * c + ch;
+                if (best < 0 || x[at]! > max) {
+                  max = x[at]!;
+                  best = at;
+                }
+              }
+            dx[best]! += g[((bi * oh + y) * ow + xo) * c + ch]!;
+          }
+    return { dataId: b.write(dx, [n, h, w, c], 'float32'), shape: [n, h, w, c], dtype: 'float32' };
+  };
+}
+
+const kernels: KernelConfig[] = [{ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilter }];
+
+/** Kernels that exist but are slow for training; replaced by a fast path that falls back to them. */
+const overrides: [string, (fallback: KernelFunc) => KernelFunc][] = [
+  ['Conv2DBackpropInput', conv2DBackpropInputFast],
+  ['MaxPoolGrad', maxPoolGradFast],
+];
+const overridden = new Set<string>();
+
+/**
+ * Registers the missing training kernels on the wasm backend, and the fast paths of slow ones;
+ * idempotent. Returns the names of the kernels it added or replaced.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  const added: string[] = [];
+  for (const k of kernels) {
+    if (getKernel(k.kernelName, BACKEND)) continue;
+    registerKernel(k);
+    added.push(k.kernelName);
+  }
+  for (const [name, fast] of overrides) {
+    const original = getKernel(name, BACKEND);
+    if (!original || overridden.has(name)) continue;
+    unregisterKernel(name, BACKEND);
+    registerKernel({ ...original, kernelFunc: fast(original.kernelFunc) });
+    overridden.add(name);
+    added.push(name);
+  }
+  return added;
+}
