@@ -25,7 +25,7 @@ import { evaluatePredictions } from './evaluate/metrics.js';
 import { exportToOnnx } from './export/onnx.js';
 import { loadModel } from './io.js';
 import { BACKEND_ORDER, type BackendName, selectBackend } from './train/backend.js';
-import { rgbPreprocessing, runTrainingJob } from './train/pipeline.js';
+import { onnxNaming, rgbPreprocessing, runTrainingJob } from './train/pipeline.js';
 import { predictAll } from './train/train.js';
 
 const USAGE = `usage:
@@ -133,7 +133,7 @@ async function exportOnnx(flags: Flags) {
   if (!flags.model || !flags.out) throw new ModelsError('BAD_ARGUMENT', '--model DIR and --out FILE.onnx are required');
   await selectBackend('cpu');
   const manifest = await readManifest(flags.model);
-  const onnx = exportToOnnx(await loadModel(join(flags.model, 'tfjs')), { modelName: manifest.name });
+  const onnx = exportToOnnx(await loadModel(join(flags.model, 'tfjs')), onnxNaming(manifest.name, manifest.version));
   await writeFile(flags.out, onnx);
   const updated = {
     ...manifest,

@@ -70,6 +70,11 @@ export function rgbPreprocessing(size = 64): Preprocessing {
   };
 }
 
+/** The graph name and doc string of an exported model, the same for training and re-export. */
+export function onnxNaming(modelName: string, version: number) {
+  return { modelName, docString: `edgeloop ${modelName} v${version}` };
+}
+
 /** Runs a whole training job; see {@link TrainJob}. */
 export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
   const log = job.log ?? (() => {});
@@ -131,7 +136,7 @@ export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
     confusion: join(job.outDir, 'confusion.svg'),
   };
   await saveModel(model, artifacts.tfjs);
-  const onnx = exportToOnnx(model, { modelName: job.modelName, docString: `edgeloop ${job.modelName} v${job.version}` });
+  const onnx = exportToOnnx(model, onnxNaming(job.modelName, job.version));
   await writeFile(artifacts.onnx, onnx);
   const manifest = ModelManifestSchema.parse({
     v: 1,

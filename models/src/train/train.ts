@@ -1,6 +1,7 @@
 /**
- * The training loop: seeded shuffling, mini-batches through `trainOnBatch`, a NaN check on every
- * batch, validation after every epoch, and a progress callback per epoch. We own the loop rather
+ * The training loop: seeded shuffling, mini-batches through `trainOnBatch` with Adam and a cosine
+ * learning-rate decay, a NaN check on every batch, validation after every epoch, and a progress
+ * callback per epoch. We own the loop rather
  * than call `model.fit` so shuffling is seeded (fit's uses Math.random) and a diverged run stops
  * at the first NaN.
  */
@@ -22,7 +23,7 @@ export interface TrainOptions {
 }
 
 export const defaultTrainOptions: Omit<TrainOptions, 'validation' | 'onEpoch' | 'signal'> = {
-  epochs: 8,
+  epochs: 10,
   batchSize: 64,
   learningRate: 0.002,
   seed: 1,
@@ -88,7 +89,11 @@ export function lossAndAccuracy(probs: Float32Array, y: Int32Array, k: number): 
 
 /** Trains `model` in place (it must not be compiled yet). Throws `TRAINING_DIVERGED` on a NaN loss. */
 export async function trainModel(model: LayersModel, data: TensorData, numClasses: number, options: TrainOptions): Promise<TrainResult> {
-  model.compile({ optimizer: tf.train.adam(options.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const optimizer = tf.train.adam(options.learningRate);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const batchesPerEpoch = Math.ceil(data.y.length / options.batchSize);
+  const totalSteps = options.epochs * batchesPerEpoch;
+  let step = 0;
   const rng = mulberry32(options.seed);
   const n = data.y.length;
   const order = Uint32Array.from({ length: n }, (_, i) => i);
@@ -108,6 +113,10 @@ export async function trainModel(model: LayersModel, data: TensorData, numClasse
     for (let from = 0; from < n; from += options.batchSize) {
       if (options.signal?.aborted) throw new ModelsError('BAD_ARGUMENT', 'training was cancelled', { cause: options.signal.reason });
       const to = Math.min(n, from + options.batchSize);
+      // Cosine decay from the configured rate to 5% of it: large steps early, settling late.
+      // (Adam reads its learningRate field on every update; tfjs marks it protected.)
+      (optimizer as unknown as { learningRate: number }).learningRate =
+        options.learningRate * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step++) / totalSteps)));
       const { xs, ys } = batchTensors(data, order, from, to, numClasses);
       const [loss, acc] = (await model.trainOnBatch(xs, ys)) as number[];
       xs.dispose();
