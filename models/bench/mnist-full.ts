@@ -6,20 +6,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMnist, mnistPreprocessing } from '../src/datasets/mnist.js';
-import { runTrainingJob } from '../src/train/pipeline.js';
+import { mnistJob, runTrainingJob } from '../src/train/pipeline.js';
 
 const start = performance.now();
 const out = await mkdtemp(join(tmpdir(), 'edgeloop-mnist-'));
-const report = await runTrainingJob({
-  dataset: loadMnist(),
-  architecture: 'mnist-cnn',
-  preprocessing: mnistPreprocessing,
-  modelName: 'mnist-cnn',
-  version: 1,
-  outDir: out,
-  log: (line) => console.error(line),
-});
+const report = await runTrainingJob(mnistJob(out, (line) => console.error(line)));
 const seconds = (performance.now() - start) / 1000;
 await rm(out, { recursive: true, force: true });
 console.log(

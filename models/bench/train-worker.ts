@@ -1,6 +1,7 @@
 /**
  * One backend's measurement for `bench:train`, in its own process (a process has one tfjs
- * backend): trains the MNIST CNN for a fixed number of steps on real digits and prints JSON.
+ * backend): trains the MNIST CNN for a fixed number of steps on real digits (best of three rounds
+ * after a warm-up step) and prints JSON.
  *   tsx train-worker.ts BACKEND STEPS BATCH
  */
 import { mnistCnn } from '../src/architectures.js';

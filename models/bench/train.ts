@@ -24,15 +24,21 @@ for (const backend of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) {
 }
 
 const python = process.env.EDGELOOP_PYTHON ?? 'python3';
-const torch = spawnSync(python, [join(ROOT, 'models/bench/pytorch_train.py'), String(steps), String(batch), String(cpus().length)], {
-  encoding: 'utf8',
-});
-if (torch.status === 0) results['pytorch-cpu'] = { available: true, ...(JSON.parse(torch.stdout.trim().split('\n').pop()!) as object) };
-else {
-  const reason = `PyTorch is not available to ${python}: ${(torch.stderr || String(torch.error)).trim().split('\n').pop()}`;
-  if (inCI) throw new Error(`CI=true: ${reason}`);
-  console.error(`notice: skipping the PyTorch reference (${reason}); install torch or set EDGELOOP_PYTHON`);
-  results['pytorch-cpu'] = { available: false, reason };
+// All cores (the official reference) and one thread (tfjs-wasm runs single-threaded in Node).
+for (const [key, threads] of [
+  ['pytorch-cpu', cpus().length],
+  ['pytorch-cpu-1thread', 1],
+] as const) {
+  const torch = spawnSync(python, [join(ROOT, 'models/bench/pytorch_train.py'), String(steps), String(batch), String(threads)], {
+    encoding: 'utf8',
+  });
+  if (torch.status === 0) results[key] = { available: true, ...(JSON.parse(torch.stdout.trim().split('\n').pop()!) as object) };
+  else {
+    const reason = `PyTorch is not available to ${python}: ${(torch.stderr || String(torch.error)).trim().split('\n').pop()}`;
+    if (inCI) throw new Error(`CI=true: ${reason}`);
+    console.error(`notice: skipping the PyTorch reference (${reason}); install torch or set EDGELOOP_PYTHON`);
+    results[key] = { available: false, reason };
+  }
 }
 
 let full: Record<string, unknown> | undefined;
@@ -42,7 +48,11 @@ if (process.env.EDGELOOP_BENCH_SKIP_FULL !== '1') {
 }
 
 const ips = (b: string) => (results[b]?.available ? (results[b]?.images_per_second as number) : undefined);
-const ratios = { wasm_vs_cpu: ratio(ips('wasm'), ips('cpu')), wasm_vs_pytorch: ratio(ips('wasm'), ips('pytorch-cpu')) };
+const ratios = {
+  wasm_vs_cpu: ratio(ips('wasm'), ips('cpu')),
+  wasm_vs_pytorch: ratio(ips('wasm'), ips('pytorch-cpu')),
+  wasm_vs_pytorch_1thread: ratio(ips('wasm'), ips('pytorch-cpu-1thread')),
+};
 printTable(
   `MNIST CNN training throughput (batch ${batch})`,
   Object.entries(results).map(([b, r]) => ({
@@ -54,6 +64,7 @@ printTable(
 printTable('Ratios (goal: wasm/cpu ≥ 50, wasm/pytorch ≥ 0.5)', [
   { ratio: 'wasm / cpu', value: ratios.wasm_vs_cpu?.toFixed(1) ?? '-' },
   { ratio: 'wasm / pytorch-cpu', value: ratios.wasm_vs_pytorch?.toFixed(2) ?? '-' },
+  { ratio: 'wasm / pytorch-cpu, 1 thread', value: ratios.wasm_vs_pytorch_1thread?.toFixed(2) ?? '-' },
 ]);
 if (full) {
   printTable('Full MNIST run (goal: ≥ 97% test accuracy in < 120 s)', [

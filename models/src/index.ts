@@ -4,6 +4,7 @@
  */
 
 export * from './architectures.js';
+export * from './bytes.js';
 export * from './datasets/csv.js';
 export * from './datasets/fetch-image.js';
 export * from './datasets/folder.js';

@@ -6,17 +6,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { type LayersModel, loadLayersModel } from '@tensorflow/tfjs';
+import { concatBytes } from './bytes.js';
 
 function concat(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
-  if (!Array.isArray(data)) return new Uint8Array(data);
-  const total = data.reduce((s, b) => s + b.byteLength, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const b of data) {
-    out.set(new Uint8Array(b), at);
-    at += b.byteLength;
-  }
-  return out;
+  return Array.isArray(data) ? concatBytes(data.map((b) => new Uint8Array(b))) : new Uint8Array(data);
 }
 
 /** Writes `dir/model.json` and `dir/weights.bin`. */

@@ -1,6 +1,7 @@
 /** Test images made on the fly with sharp, plus hand-made malformed ones. */
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
+import { concatBytes } from '../src/bytes.js';
 
 /** A solid-colour image in the given format. */
 export async function solid(
@@ -47,12 +48,5 @@ export function pngBomb(side: number): Uint8Array {
     chunk('IDAT', Uint8Array.of(0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01)),
     chunk('IEND', new Uint8Array()),
   ];
-  const total = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -7,20 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadMnist, mnistPreprocessing } from '../src/datasets/mnist.js';
-import { runTrainingJob } from '../src/train/pipeline.js';
+import { mnistJob, runTrainingJob } from '../src/train/pipeline.js';
 
 describe('MNIST CNN', () => {
   it('reaches at least 97% test accuracy on the held-out split', async () => {
     const out = await mkdtemp(join(tmpdir(), 'edgeloop-mnist-'));
-    const report = await runTrainingJob({
-      dataset: loadMnist(),
-      architecture: 'mnist-cnn',
-      preprocessing: mnistPreprocessing,
-      modelName: 'mnist-cnn',
-      version: 1,
-      outDir: out,
-    });
+    const report = await runTrainingJob(mnistJob(out));
     await rm(out, { recursive: true, force: true });
     expect(report.backend.name).toBe('wasm');
     expect(report.counts.test).toBeGreaterThan(1800);

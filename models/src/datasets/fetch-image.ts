@@ -3,6 +3,7 @@
  * streaming (not after), an image content type, magic bytes, and retries with exponential backoff
  * for network errors, 429 and 5xx only. Anything else fails at once with the reason.
  */
+import { concatBytes } from '../bytes.js';
 import { ModelsError } from '../errors.js';
 import { sniffImageFormat } from '../preprocess/sniff.js';
 
@@ -36,13 +37,7 @@ async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> 
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 async function attempt(url: URL, limits: FetchLimits, fetchImpl: typeof fetch): Promise<Uint8Array> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type ModelManifest, ModelManifestSchema, type Preprocessing } from '@edgeloop/protocol';
 import { type ArchitectureName, buildArchitecture } from '../architectures.js';
 import { datasetHash } from '../datasets/hash.js';
+import { loadMnist, mnistPreprocessing } from '../datasets/mnist.js';
 import { defaultSplit, type SplitFractions, splitItems } from '../datasets/split.js';
 import { toTensorData } from '../datasets/tensors.js';
 import type { Dataset, ImportProblem } from '../datasets/types.js';
@@ -67,6 +68,19 @@ export function rgbPreprocessing(size = 64): Preprocessing {
     invert: false,
     mean: [0.5, 0.5, 0.5],
     std: [0.5, 0.5, 0.5],
+  };
+}
+
+/** The default MNIST job: the bundled digits, the MNIST CNN, default settings. */
+export function mnistJob(outDir: string, log?: (line: string) => void): TrainJob {
+  return {
+    dataset: loadMnist(),
+    architecture: 'mnist-cnn',
+    preprocessing: mnistPreprocessing,
+    modelName: 'mnist-cnn',
+    version: 1,
+    outDir,
+    log,
   };
 }
 

@@ -117,6 +117,24 @@ describe('wasm training kernels against float64 finite differences', () => {
     expect(errorAt(2)).toBeGreaterThan(0.1);
   });
 
+  it('matrix products with transposed operands match the cpu backend', async () => {
+    const rng = mulberry32(13);
+    const a = Float32Array.from({ length: 2 * 5 * 7 }, () => rng() - 0.5);
+    const b = Float32Array.from({ length: 2 * 7 * 3 }, () => rng() - 0.5);
+    const products = () =>
+      [
+        tf.matMul(tf.tensor3d(a, [2, 7, 5]), tf.tensor3d(b, [2, 7, 3]), true, false),
+        tf.matMul(tf.tensor3d(a, [2, 5, 7]), tf.tensor3d(b, [2, 3, 7]), false, true),
+        tf.matMul(tf.tensor3d(a, [2, 7, 5]), tf.tensor3d(b, [2, 3, 7]), true, true),
+        tf.matMul(tf.tensor2d(a.subarray(0, 35), [7, 5]), tf.tensor2d(b.subarray(0, 21), [7, 3]), true, false),
+      ].map((t) => Array.from(t.dataSync()));
+    const onWasm = products();
+    await tf.setBackend('cpu');
+    const onCpu = products();
+    await tf.setBackend('wasm');
+    for (const [i, p] of onWasm.entries()) expect(relError(p, onCpu[i]!)).toBeLessThan(1e-6);
+  });
+
   it('max-pool gradients match the cpu backend, ties included', async () => {
     const rng = mulberry32(9);
     // Rounded values make ties common, as ReLU zeros do in real training.

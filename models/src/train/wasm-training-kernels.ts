@@ -11,7 +11,7 @@
  * What we do instead is im2col: lay the input patches out as a matrix P with one row per output
  * position (b, y, x) and one column per filter tap (i, j, c), reading x[b, y·s + i − top,
  * x·s + j − left, c] (zero outside the image). Then dW = Pᵀ · dY, one matrix product on the wasm
- * backend's SIMD `BatchMatMul` (computed as dYᵀ · P, since that kernel is slow with transposes). Strides and TF's 'same' padding (the odd pixel at the bottom/right)
+ * backend's SIMD `BatchMatMul`, with P built transposed because that kernel is slow with transposes. Strides and TF's 'same' padding (the odd pixel at the bottom/right)
  * live only in the indexing, so every stride is exact.
  */
 import { getKernel, type KernelConfig, type KernelFunc, registerKernel, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs';
@@ -35,8 +35,12 @@ interface Attrs {
   filterShape: [number, number, number, number];
 }
 
-/** The im2col matrix of `x` for a convolution producing an oh × ow output. */
-export function im2col(
+/**
+ * The transposed im2col matrix of `x`: Pᵀ[(i, j, c), (b, y, x)] = x[b, y·sh + i − top, x·sw + j − left, c],
+ * zero outside the image. Built transposed so dW = Pᵀ · dY needs no transpose flag (wasm's
+ * BatchMatMul is ~13× slower with one) and comes out already in the filter's [fh, fw, ci, co] layout.
+ */
+export function im2colT(
   xs: Float32Array,
   xShape: readonly number[],
   outHW: readonly number[],
@@ -49,28 +53,31 @@ export function im2col(
   const [fh, fw] = filterHW as [number, number];
   const [sh, sw] = strides as [number, number];
   const [top, left] = topLeft as [number, number];
-  const k = fh * fw * c;
-  const p = new Float32Array(n * oh * ow * k);
-  let row = 0;
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < oh; y++) {
-      for (let x = 0; x < ow; x++, row++) {
-        for (let i = 0; i < fh; i++) {
-          const r = y * sh + i - top;
-          if (r < 0 || r >= h) continue;
-          for (let j = 0; j < fw; j++) {
-            const col = x * sw + j - left;
-            if (col < 0 || col >= w) continue;
-            const from = ((b * h + r) * w + col) * c;
-            const to = row * k + (i * fw + j) * c;
-            if (c === 1) p[to] = xs[from]!;
-            else p.set(xs.subarray(from, from + c), to);
+  const rows = n * oh * ow;
+  const pt = new Float32Array(fh * fw * c * rows);
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      for (let ch = 0; ch < c; ch++) {
+        const base = ((i * fw + j) * c + ch) * rows;
+        let row = 0;
+        for (let b = 0; b < n; b++) {
+          for (let y = 0; y < oh; y++) {
+            const r = y * sh + i - top;
+            if (r < 0 || r >= h) {
+              row += ow;
+              continue;
+            }
+            const rowBase = (b * h + r) * w;
+            for (let x = 0; x < ow; x++, row++) {
+              const col = x * sw + j - left;
+              if (col >= 0 && col < w) pt[base + row] = xs[(rowBase + col) * c + ch]!;
+            }
           }
         }
       }
     }
   }
-  return p;
+  return pt;
 }
 
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -92,24 +99,18 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const left = a.pad === 'same' ? Math.floor(Math.max(0, (ow - 1) * s[1] + fw - w) / 2) : 0;
   const rows = n * oh * ow;
   const k = fh * fw * fi;
-  const p = im2col(b.readSync(x.dataId), x.shape, [oh, ow], [fh, fw], s, [top, left]);
-  // wasm's BatchMatMul is ~13x slower with a transposed operand, so we transpose in JS instead:
-  // dWᵀ = dYᵀ · P, with dYᵀ (oc × rows) built here and the small oc × k result flipped at the end.
-  const dys = b.readSync(dy.dataId);
-  const dyT = new Float32Array(oc * rows);
-  for (let r = 0; r < rows; r++) for (let o = 0; o < oc; o++) dyT[o * rows + r] = dys[r * oc + o]!;
-  const pInfo: TensorInfo = { dataId: b.write(p, [1, rows, k], 'float32'), shape: [1, rows, k], dtype: 'float32' };
-  const dyTInfo: TensorInfo = { dataId: b.write(dyT, [1, oc, rows], 'float32'), shape: [1, oc, rows], dtype: 'float32' };
-  const prod = matMul.kernelFunc({
-    inputs: { a: dyTInfo, b: pInfo },
+  const pt = im2colT(b.readSync(x.dataId), x.shape, [oh, ow], [fh, fw], s, [top, left]);
+  const ptInfo: TensorInfo = { dataId: b.write(pt, [1, k, rows], 'float32'), shape: [1, k, rows], dtype: 'float32' };
+  b.incRef(dy.dataId); // dy viewed as [1, rows, oc]: the same data, one more reference
+  const dyInfo: TensorInfo = { dataId: dy.dataId, shape: [1, rows, oc], dtype: dy.dtype };
+  const dw = matMul.kernelFunc({
+    inputs: { a: ptInfo, b: dyInfo },
     backend,
     attrs: { transposeA: false, transposeB: false },
   }) as TensorInfo;
-  const dwT = b.readSync(prod.dataId);
-  const dw = new Float32Array(k * oc);
-  for (let o = 0; o < oc; o++) for (let i = 0; i < k; i++) dw[i * oc + o] = dwT[o * k + i]!;
-  for (const t of [pInfo, dyTInfo, prod]) b.disposeData(t.dataId);
-  return { dataId: b.write(dw, [fh, fw, fi, fo], 'float32'), shape: [fh, fw, fi, fo], dtype: 'float32' };
+  b.disposeData(ptInfo.dataId);
+  b.disposeData(dy.dataId);
+  return { dataId: dw.dataId, shape: [fh, fw, fi, fo], dtype: dw.dtype };
 };
 
 /**
@@ -188,10 +189,49 @@ function maxPoolGradFast(fallback: KernelFunc): KernelFunc {
 
 const kernels: KernelConfig[] = [{ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilter }];
 
+/** Transposes the last two axes of a [batch, rows, cols] array. */
+function transposeLast2(v: Float32Array, batch: number, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let b = 0; b < batch; b++) {
+    const base = b * rows * cols;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[base + c * rows + r] = v[base + r * cols + c]!;
+  }
+  return out;
+}
+
+/**
+ * Fast path for `BatchMatMul` with a transposed operand (every Dense gradient has one): wasm's
+ * kernel is about 13× slower with a transpose flag than without, so we transpose in JS, which is
+ * linear in the operand's size, and multiply without flags.
+ */
+function batchMatMulFast(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { a, b } = inputs as unknown as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if ((!transposeA && !transposeB) || a.shape.length !== 3 || b.shape.length !== 3 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return fallback(args);
+    }
+    const be = backend as unknown as WasmBackendLike;
+    const flip = (t: TensorInfo): TensorInfo => {
+      const [n, r, c] = t.shape as [number, number, number];
+      const shape = [n, c, r];
+      return { dataId: be.write(transposeLast2(be.readSync(t.dataId), n, r, c), shape, 'float32'), shape, dtype: 'float32' };
+    };
+    const a2 = transposeA ? flip(a) : a;
+    const b2 = transposeB ? flip(b) : b;
+    const out = fallback({ inputs: { a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as TensorInfo;
+    if (a2 !== a) be.disposeData(a2.dataId);
+    if (b2 !== b) be.disposeData(b2.dataId);
+    return out;
+  };
+}
+
 /** Kernels that exist but are slow for training; replaced by a fast path that falls back to them. */
 const overrides: [string, (fallback: KernelFunc) => KernelFunc][] = [
   ['Conv2DBackpropInput', conv2DBackpropInputFast],
   ['MaxPoolGrad', maxPoolGradFast],
+  ['BatchMatMul', batchMatMulFast],
 ];
 const overridden = new Set<string>();
 
