@@ -1,0 +1,35 @@
+/** Shared helpers of the wasm training kernels: backend checks and views of the wasm heap. */
+import type { backend_util, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export const BACKEND = 'wasm';
+
+/** Native wasm kernels this module replaced, kept for delegation. */
+export const nativeKernels = new Map<string, KernelFunc>();
+
+/** Attributes tfjs-core passes to `Conv2DBackpropFilter` (see conv2d's gradient). */
+export interface Conv2DBackpropFilterAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+export function isWasmBackend(b: unknown): b is BackendWasm {
+  return typeof b === 'object' && b !== null && 'typedArrayFromHeap' in b && 'makeOutput' in b && 'dataIdMap' in b;
+}
+
+/** Throws unless dy has the [batch, outH, outW, outC] shape the conv info implies. */
+export function checkDyShape(kernel: string, dy: TensorInfo, info: backend_util.Conv2DInfo): void {
+  const want = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`${kernel} (edgeloop): dy shape [${dy.shape.join(',')}] != expected [${want.join(',')}]`);
+  }
+}
+
+export function heapF32(backend: BackendWasm, t: TensorInfo): Float32Array {
+  // Views must be taken *after* all allocations: a malloc may grow (and
+  // detach) the wasm memory buffer.
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}

@@ -1,0 +1,160 @@
+/**
+ * Training kernels for `@tensorflow/tfjs-backend-wasm` (checked on 4.22.0), so
+ * that tf.layers models (conv2d / maxPooling2d / dense ...) can be trained on
+ * the wasm backend, correctly and fast. Register with
+ * {@link registerWasmTrainingKernels} after importing the wasm backend.
+ *
+ * Findings behind each kernel (details and numbers: FINDINGS.md):
+ *
+ * 1. `Conv2DBackpropFilter` is MISSING on wasm. Training
+ *    conv(3x3,relu) -> maxpool -> conv -> maxpool -> flatten -> dense ->
+ *    softmax with tf.layers throws "Kernel 'Conv2DBackpropFilter' not
+ *    registered for backend 'wasm'"; it is the only kernel that throws.
+ *    Routing it through the wasm `Conv3DBackpropFilterV2` kernel with depth 1
+ *    is correct only at stride 1: that kernel's C++ loop bounds
+ *    (conv3d_impl.h, NDHWCConv3DBackpropFilterV2Impl)
+ *      yr_min = max(0, DivCeil(pad_top - wr, stride))  // a/b + (a%b != 0)
+ *      yr_max = min(out_h, DivFloor(in_h + pad_top - wr, stride))
+ *    are wrong for stride > 1. C++ `/` truncates toward zero, so
+ *    DivCeil(-1, 2) == 1 instead of 0 and output row 0 is skipped for taps
+ *    wr > pad_top; and the exclusive upper bound must be
+ *    ceil((in_h + pad_top - wr) / stride), not floor, so the last output row
+ *    is skipped whenever (in_h + pad_top - wr) % stride != 0. Same for
+ *    columns. With stride 1 both expressions are exact, hence "matches cpu at
+ *    stride 1, not at stride 2". Against float64 finite differences the cpu
+ *    backend is right (error ~1e-8) and the Conv3D route is wrong (relative
+ *    error 0.3-0.8) at every stride-2 shape tried, 'same' and 'valid'.
+ *    Used here instead: im2col written by a JS loop straight into the wasm
+ *    heap + the wasm `BatchMatMul` kernel on its XNNPACK path,
+ *    dW[K, outC] = patchesT[K, M] x dy[M, outC] (K = fh*fw*inC,
+ *    M = batch*outH*outW). Correct for all strides/paddings, and ~15x faster
+ *    than the Conv3D route on the MNIST CNN's second conv layer.
+ *
+ * 2. `MaxPoolGrad` exists on wasm but is WRONG: see {@link maxPoolGrad}.
+ *    Replaced with a JS implementation following TF semantics (also ~3x
+ *    faster than the native one).
+ *
+ * 3. `Conv2DBackpropInput` exists and is correct (matches finite
+ *    differences at strides 1 and 2) but is a scalar C++ loop and was the
+ *    most expensive kernel of a training step. Replaced, for speed, by a
+ *    stride-1 XNNPACK convolution of the zero-dilated dy with the flipped
+ *    filter (~7x faster on the CNN's second layer); the native kernel is still
+ *    used for single-input-channel and NCHW cases.
+ *
+ * 4. `AvgPoolGrad` exists on wasm but is WRONG with 'same' padding: see
+ *    {@link avgPoolGrad}. (The cpu backend has the same bug.) Replaced.
+ *
+ * 5. Also missing, found by training other layer types: the two depthwise
+ *    backprop kernels (depthwiseConv2d / separableConv2d) and
+ *    `UnsortedSegmentSum` (embedding). Provided in plain JS; correct but not
+ *    XNNPACK-accelerated.
+ *
+ * The ReLU gradient (`Step` + `Multiply`) and the gradients of batchNorm,
+ * dropout, leakyReLU, elu, tanh, sigmoid and conv2dTranspose train without
+ * error; of those, only the ReLU gradient was checked numerically.
+ *
+ * @packageDocumentation
+ */
+
+import { getKernel, getKernelsForBackend, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { batchMatMul } from './batch-mat-mul.js';
+import { BACKEND, nativeKernels } from './common.js';
+import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInput } from './conv2d-backprop-input.js';
+import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise-backprop.js';
+import { avgPoolGrad, maxPoolGrad } from './pool-grads.js';
+import { unsortedSegmentSum } from './unsorted-segment-sum.js';
+
+interface ProvidedKernel {
+  config: KernelConfig;
+  /** Why this module provides it (for the record; not used at runtime). */
+  reason: 'missing' | 'native-kernel-wrong' | 'native-kernel-slow';
+}
+
+const PROVIDED: readonly ProvidedKernel[] = [
+  {
+    config: { kernelName: 'BatchMatMul', backendName: BACKEND, kernelFunc: batchMatMul },
+    reason: 'native-kernel-slow',
+  },
+  {
+    config: { kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilter },
+    reason: 'missing',
+  },
+  {
+    config: { kernelName: 'Conv2DBackpropInput', backendName: BACKEND, kernelFunc: conv2DBackpropInput },
+    reason: 'native-kernel-slow',
+  },
+  {
+    config: { kernelName: 'MaxPoolGrad', backendName: BACKEND, kernelFunc: maxPoolGrad },
+    reason: 'native-kernel-wrong',
+  },
+  {
+    config: { kernelName: 'AvgPoolGrad', backendName: BACKEND, kernelFunc: avgPoolGrad },
+    reason: 'native-kernel-wrong',
+  },
+  {
+    config: { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: BACKEND, kernelFunc: depthwiseConv2dNativeBackpropFilter },
+    reason: 'missing',
+  },
+  {
+    config: { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: BACKEND, kernelFunc: depthwiseConv2dNativeBackpropInput },
+    reason: 'missing',
+  },
+  {
+    config: { kernelName: 'UnsortedSegmentSum', backendName: BACKEND, kernelFunc: unsortedSegmentSum },
+    reason: 'missing',
+  },
+];
+
+/**
+ * Registers, for backendName 'wasm', the training kernels that
+ * `@tensorflow/tfjs-backend-wasm` 4.22.0 lacks, gets wrong, or runs slowly:
+ *  - `Conv2DBackpropFilter`: missing; needed by every trainable conv2d layer;
+ *  - `MaxPoolGrad`: native one drops the gradient of windows whose values are
+ *    all <= 0 and breaks ties the wrong way; replaced;
+ *  - `Conv2DBackpropInput`: native one is correct but slow; replaced by an
+ *    XNNPACK-based version (delegates to the native one for inC == 1 / NCHW);
+ *  - `AvgPoolGrad`: native one divides border windows of 'same' padding by the
+ *    full window size instead of the in-bounds count the forward pass uses;
+ *    replaced;
+ *  - `DepthwiseConv2dNativeBackpropFilter` / `...BackpropInput`: missing;
+ *    needed by depthwiseConv2d / separableConv2d layers (plain JS);
+ *  - `UnsortedSegmentSum`: missing; the gradient of Gather (embedding layers);
+ *  - `BatchMatMul`: native one is slow with transpose flags (every Dense gradient); transposes first.
+ * Every one of these is checked against float64 finite differences in
+ * wasm-training-kernels.test.ts. This module's kernels also replace any
+ * native kernel of the same name a later tfjs-backend-wasm might add; re-check
+ * the findings before upgrading.
+ *
+ * Idempotent: a kernel already served by this module is left as is, so
+ * repeated calls are no-ops. Call it after `@tensorflow/tfjs-backend-wasm`
+ * has been imported (it throws otherwise), before or after
+ * `tf.setBackend('wasm')`.
+ *
+ * @returns the names of the kernels this module now serves on 'wasm' (the
+ *   same list on every call).
+ */
+export function registerWasmTrainingKernels(): string[] {
+  if (getKernelsForBackend(BACKEND).length === 0) {
+    // Registering now would be undone when tfjs-backend-wasm registers its own
+    // kernels (e.g. its broken MaxPoolGrad) on import.
+    throw new Error('registerWasmTrainingKernels: import @tensorflow/tfjs-backend-wasm first');
+  }
+  const names: string[] = [];
+  for (const { config } of PROVIDED) {
+    const current = getKernel(config.kernelName, BACKEND);
+    if (current?.kernelFunc !== config.kernelFunc) {
+      if (current != null) {
+        nativeKernels.set(config.kernelName, current.kernelFunc);
+        // unregister first so replacing a native kernel does not log a warning
+        unregisterKernel(config.kernelName, BACKEND);
+      }
+      // Keep the native setupFunc (it cwraps the C++ entry point when the
+      // backend initialises) so that delegating to the native kernel works
+      // even if we were registered before tf.setBackend('wasm').
+      registerKernel({ ...config, setupFunc: current?.setupFunc ?? config.setupFunc });
+    }
+    names.push(config.kernelName);
+  }
+  return names;
+}
