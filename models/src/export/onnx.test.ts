@@ -89,10 +89,40 @@ function edgeCaseModel(): tf.LayersModel {
   });
 }
 
+/** More edge cases: even kernels, dilation, pool stride over its size, BatchNorm on a flat vector, Flatten last. */
+function moreEdgeCases(): tf.LayersModel {
+  const init = (seed: number) => ({
+    kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed }),
+  });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [17, 12, 3], filters: 4, kernelSize: 4, strides: 2, padding: 'same', ...init(5) }),
+      tf.layers.maxPooling2d({ poolSize: 2, strides: 3, padding: 'same' }),
+      tf.layers.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same', ...init(6) }),
+      tf.layers.flatten(),
+      tf.layers.batchNormalization(),
+      tf.layers.dense({ units: 6, activation: 'tanh', ...init(7) }),
+    ],
+  });
+}
+
+/** A functional (non-Sequential) chain that ends in Flatten. */
+function functionalChain(): tf.LayersModel {
+  const input = tf.input({ shape: [9, 9, 2] });
+  const conv = tf.layers
+    .conv2d({ filters: 3, kernelSize: 3, padding: 'valid', kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }) })
+    .apply(input);
+  const pooled = tf.layers.averagePooling2d({ poolSize: 2 }).apply(conv);
+  return tf.model({ inputs: input, outputs: tf.layers.flatten().apply(pooled) as tf.SymbolicTensor });
+}
+
 const cases = [
   { name: 'MNIST CNN', build: () => mnistCnn(10, 7), shape: [28, 28, 1] },
   { name: 'RGB CNN (64×64, batch norm, stride 2)', build: () => rgbCnn(3, 64, 7), shape: [64, 64, 3] },
   { name: 'edge cases', build: edgeCaseModel, shape: [15, 13, 2] },
+  { name: 'more edge cases (even kernel, dilation, flat batch norm)', build: moreEdgeCases, shape: [17, 12, 3] },
+  { name: 'functional chain ending in Flatten', build: functionalChain, shape: [9, 9, 2] },
 ];
 
 describe('ONNX export', () => {
