@@ -81,17 +81,7 @@ function lossF64(x: ArrayLike<number>, w: ArrayLike<number>, r: ArrayLike<number
 
 /** Central finite differences of L w.r.t. every filter entry (float64). */
 export function fdGradFilter(x: Float64Array, w: Float64Array, r: Float64Array, g: ConvGeometry, h = 1e-3): Float64Array {
-  const grad = new Float64Array(w.length);
-  const wp = Float64Array.from(w);
-  for (let k = 0; k < w.length; k++) {
-    wp[k]! = w[k]! + h;
-    const lp = lossF64(x, wp, r, g);
-    wp[k]! = w[k]! - h;
-    const lm = lossF64(x, wp, r, g);
-    wp[k]! = w[k]!;
-    grad[k] = (lp - lm) / (2 * h);
-  }
-  return grad;
+  return Float64Array.from(fdGrad((wp) => lossF64(x, wp, r, g), w, undefined, h).values());
 }
 
 /**
@@ -106,31 +96,11 @@ export function fdGradInput(
   indices?: number[],
   h = 1e-3,
 ): Map<number, number> {
-  const out = new Map<number, number>();
-  const xp = Float64Array.from(x);
-  const idx = indices ?? Array.from({ length: x.length }, (_, k) => k);
-  for (const k of idx) {
-    xp[k]! = x[k]! + h;
-    const lp = lossF64(xp, w, r, g);
-    xp[k]! = x[k]! - h;
-    const lm = lossF64(xp, w, r, g);
-    xp[k]! = x[k]!;
-    out.set(k, (lp - lm) / (2 * h));
-  }
-  return out;
+  return fdGrad((xp) => lossF64(xp, w, r, g), x, indices, h);
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: the protocol's mulberry32. */
+export { mulberry32 as rng } from '@edgeloop/protocol';
 
 /** n uniform values in [-1, 1), rounded to float32 so both sides see identical inputs. */
 export function randF32(n: number, next: () => number): Float64Array {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toIssues } from '../codec.js';
 import { type DecodeResult, fail, formatPath } from '../errors.js';
 import type { BucketConfig, BudgetConfig } from './config.js';
 
@@ -46,7 +47,7 @@ export class SamplingBudget {
   static restore(config: BudgetConfig, state: unknown, now: number): DecodeResult<SamplingBudget> {
     const parsed = BudgetStateSchema.safeParse(state);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message }));
+      const issues = toIssues(parsed.error);
       return fail('BAD_STATE', `budget state is invalid at ${formatPath(issues[0]?.path ?? [])}`, issues);
     }
     return { ok: true, value: new SamplingBudget(config, now, parsed.data) };

@@ -16,8 +16,14 @@ export interface Conv2DBackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
-export function isWasmBackend(b: unknown): b is BackendWasm {
+function isWasmBackend(b: unknown): b is BackendWasm {
   return typeof b === 'object' && b !== null && 'typedArrayFromHeap' in b && 'makeOutput' in b && 'dataIdMap' in b;
+}
+
+/** The backend a kernel was called with, as the wasm backend; throws naming the kernel otherwise. */
+export function wasmBackendOf(backend: unknown, kernel: string): BackendWasm {
+  if (!isWasmBackend(backend)) throw new Error(`${kernel} (edgeloop): expected the wasm backend`);
+  return backend;
 }
 
 /** Throws unless dy has the [batch, outH, outW, outC] shape the conv info implies. */

@@ -1,6 +1,6 @@
 /** `Conv2DBackpropFilter` for wasm: transposed im2col into the wasm heap, then XNNPACK BatchMatMul. */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
-import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, heapF32, isWasmBackend } from './common.js';
+import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, heapF32, wasmBackendOf } from './common.js';
 
 /**
  * Writes the transposed im2col matrix patchesT[K, M] of an NHWC input:
@@ -52,10 +52,8 @@ export function im2colTransposed(x: Float32Array, out: Float32Array, info: backe
  * `Conv2DBackpropFilter` for the wasm backend: dW = im2col(x)^T * dy, the
  * matrix product done by the wasm `BatchMatMul` kernel (XNNPACK).
  */
-export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
-  if (!isWasmBackend(backend)) {
-    throw new Error('Conv2DBackpropFilter (edgeloop): expected the wasm backend');
-  }
+export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'Conv2DBackpropFilter');
   const { x, dy } = inputs as NamedTensorInfoMap & { x: TensorInfo; dy: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') {

@@ -1,6 +1,6 @@
 /** `Conv2DBackpropInput` for wasm, as an XNNPACK convolution (the native kernel is correct but slow). */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
-import { BACKEND, checkDyShape, heapF32, isWasmBackend, nativeKernels } from './common.js';
+import { BACKEND, checkDyShape, heapF32, nativeKernels, wasmBackendOf } from './common.js';
 
 /** Attributes tfjs-core passes to `Conv2DBackpropInput` (see conv2d's gradient). */
 interface Conv2DBackpropInputAttrs {
@@ -25,10 +25,8 @@ interface Conv2DBackpropInputAttrs {
  * dy entries whose window lies entirely in the padding would land outside D;
  * they contribute nothing to dx and are skipped.
  */
-export const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
-  if (!isWasmBackend(backend)) {
-    throw new Error('Conv2DBackpropInput (edgeloop): expected the wasm backend');
-  }
+export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'Conv2DBackpropInput');
   const { dy, filter } = inputs as NamedTensorInfoMap & { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
   if (dy.dtype !== 'float32' || filter.dtype !== 'float32') {

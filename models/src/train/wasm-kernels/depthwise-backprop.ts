@@ -1,6 +1,6 @@
 /** The depthwise convolution backprop kernels the wasm backend lacks (plain JS). */
 import { backend_util, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
-import { checkDyShape, heapF32, isWasmBackend } from './common.js';
+import { checkDyShape, heapF32, wasmBackendOf } from './common.js';
 
 /** Attributes tfjs-core passes to the depthwise backprop kernels. */
 interface DepthwiseBackpropAttrs {
@@ -10,29 +10,31 @@ interface DepthwiseBackpropAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/** The convolution geometry both depthwise kernels use, after checking dy's shape against it. */
+function depthwiseGeometry(inShape: number[], filterShape: number[], a: DepthwiseBackpropAttrs, dy: TensorInfo) {
+  const info = backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true /* depthwise */,
+  );
+  checkDyShape('DepthwiseConv2dNativeBackprop', dy, info);
+  return { ...info, mult: info.outChannels / info.inChannels, padTop: info.padInfo.top, padLeft: info.padInfo.left };
+}
+
 /**
  * `DepthwiseConv2dNativeBackpropFilter` for the wasm backend (missing there;
  * needed to train depthwiseConv2d / separableConv2d layers). Plain JS over
  * the wasm heap, float64 accumulation per filter tap. Output channel
  * k = c * multiplier + q, as in TF's depthwise layout.
  */
-export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
-  if (!isWasmBackend(backend)) {
-    throw new Error('DepthwiseConv2dNativeBackpropFilter (edgeloop): expected the wasm backend');
-  }
+export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'DepthwiseConv2dNativeBackpropFilter');
   const { x, dy } = inputs as NamedTensorInfoMap & { x: TensorInfo; dy: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode } = attrs as unknown as DepthwiseBackpropAttrs;
   const { filterShape } = attrs as unknown as { filterShape: [number, number, number, number] };
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true /* depthwise */,
-  );
-  checkDyShape('DepthwiseConv2dNativeBackprop', dy, info);
   const {
     batchSize,
     inHeight,
@@ -47,10 +49,10 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
     strideWidth,
     dilationHeight,
     dilationWidth,
-  } = info;
-  const mult = outChannels / inChannels;
-  const padTop = info.padInfo.top;
-  const padLeft = info.padInfo.left;
+    mult,
+    padTop,
+    padLeft,
+  } = depthwiseGeometry(x.shape, filterShape, attrs as unknown as DepthwiseBackpropAttrs, dy);
 
   const dwInfo = backend.makeOutput([...filterShape], 'float32');
   const xv = heapF32(backend, x);
@@ -92,23 +94,10 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
  * `DepthwiseConv2dNativeBackpropInput` for the wasm backend (missing there).
  * Plain JS scatter over the wasm heap.
  */
-export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
-  if (!isWasmBackend(backend)) {
-    throw new Error('DepthwiseConv2dNativeBackpropInput (edgeloop): expected the wasm backend');
-  }
+export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'DepthwiseConv2dNativeBackpropInput');
   const { dy, filter } = inputs as NamedTensorInfoMap & { dy: TensorInfo; filter: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode } = attrs as unknown as DepthwiseBackpropAttrs;
   const { inputShape } = attrs as unknown as { inputShape: [number, number, number, number] };
-  const info = backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true /* depthwise */,
-  );
-  checkDyShape('DepthwiseConv2dNativeBackprop', dy, info);
   const {
     batchSize,
     inHeight,
@@ -123,10 +112,10 @@ export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend
     strideWidth,
     dilationHeight,
     dilationWidth,
-  } = info;
-  const mult = outChannels / inChannels;
-  const padTop = info.padInfo.top;
-  const padLeft = info.padInfo.left;
+    mult,
+    padTop,
+    padLeft,
+  } = depthwiseGeometry(inputShape, filter.shape, attrs as unknown as DepthwiseBackpropAttrs, dy);
 
   const dxInfo = backend.makeOutput([...inputShape], 'float32');
   const g = heapF32(backend, dy);

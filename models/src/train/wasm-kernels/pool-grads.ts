@@ -1,13 +1,28 @@
 /** `MaxPoolGrad` and `AvgPoolGrad` for wasm: the native kernels are wrong (see each kernel). */
 import { backend_util, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
-import { heapF32, isWasmBackend } from './common.js';
+import { heapF32, wasmBackendOf } from './common.js';
 
-/** Attributes tfjs-core passes to `MaxPoolGrad` (see maxPool's gradient). */
+/** Attributes tfjs-core passes to `MaxPoolGrad` and `AvgPoolGrad` (see the pooling gradients). */
 interface MaxPoolGradAttrs {
   filterSize: [number, number] | number;
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * The pooling geometry both gradients use. Dilation is 1: tfjs-core's pooling gradients pass none.
+ */
+function poolGeometry(input: TensorInfo, a: MaxPoolGradAttrs) {
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  return { ...info, padTop: info.padInfo.top, padLeft: info.padInfo.left };
 }
 
 /**
@@ -27,23 +42,12 @@ interface MaxPoolGradAttrs {
  * incoming gradient added to that input position (overlapping windows
  * accumulate); padding is never selected.
  */
-export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
-  if (!isWasmBackend(backend)) {
-    throw new Error('MaxPoolGrad (edgeloop): expected the wasm backend');
-  }
+export const maxPoolGrad: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'MaxPoolGrad');
   const { dy, input } = inputs as NamedTensorInfoMap & { dy: TensorInfo; input: TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
   if (input.dtype !== 'float32' || dy.dtype !== 'float32') {
     throw new Error(`MaxPoolGrad (edgeloop): float32 only, got input=${input.dtype} dy=${dy.dtype}`);
   }
-  const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1 /* dilations: tfjs-core's maxPool gradient passes none */,
-    pad,
-    dimRoundingMode,
-  );
   const {
     batchSize,
     inHeight,
@@ -55,9 +59,9 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     strideWidth,
     effectiveFilterHeight,
     effectiveFilterWidth,
-  } = info;
-  const padTop = info.padInfo.top;
-  const padLeft = info.padInfo.left;
+    padTop,
+    padLeft,
+  } = poolGeometry(input, attrs as unknown as MaxPoolGradAttrs);
 
   const dxInfo = backend.makeOutput([...input.shape], 'float32');
   const x = heapF32(backend, input);
@@ -102,9 +106,6 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   return dxInfo;
 };
 
-/** Attributes tfjs-core passes to `AvgPoolGrad` (see avgPool's gradient). */
-type AvgPoolGradAttrs = MaxPoolGradAttrs;
-
 /**
  * `AvgPoolGrad` for the wasm backend, replacing the native one.
  *
@@ -118,23 +119,12 @@ type AvgPoolGradAttrs = MaxPoolGradAttrs;
  * 'same' cases; 'valid' is unaffected). This version divides by the in-bounds
  * count, matching the forward pass.
  */
-export const avgPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
-  if (!isWasmBackend(backend)) {
-    throw new Error('AvgPoolGrad (edgeloop): expected the wasm backend');
-  }
+export const avgPoolGrad: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'AvgPoolGrad');
   const { dy, input } = inputs as NamedTensorInfoMap & { dy: TensorInfo; input: TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as AvgPoolGradAttrs;
   if (dy.dtype !== 'float32') {
     throw new Error(`AvgPoolGrad (edgeloop): float32 only, got dy=${dy.dtype}`);
   }
-  const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
   const {
     batchSize,
     inHeight,
@@ -146,9 +136,9 @@ export const avgPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     strideWidth,
     effectiveFilterHeight,
     effectiveFilterWidth,
-  } = info;
-  const padTop = info.padInfo.top;
-  const padLeft = info.padInfo.left;
+    padTop,
+    padLeft,
+  } = poolGeometry(input, attrs as unknown as MaxPoolGradAttrs);
 
   const dxInfo = backend.makeOutput([...input.shape], 'float32');
   const g = heapF32(backend, dy);

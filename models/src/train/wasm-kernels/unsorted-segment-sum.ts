@@ -1,16 +1,14 @@
 /** `UnsortedSegmentSum` (the gradient of Gather) for wasm, which lacks it. */
 import type { KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
-import { isWasmBackend } from './common.js';
+import { wasmBackendOf } from './common.js';
 
 /**
  * `UnsortedSegmentSum` for the wasm backend (missing there; it is the
  * gradient of `Gather`, i.e. of embedding layers). Segment ids outside
  * [0, numSegments) are dropped, as in TF.
  */
-export const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
-  if (!isWasmBackend(backend)) {
-    throw new Error('UnsortedSegmentSum (edgeloop): expected the wasm backend');
-  }
+export const unsortedSegmentSum: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'UnsortedSegmentSum');
   const { x, segmentIds } = inputs as NamedTensorInfoMap & { x: TensorInfo; segmentIds: TensorInfo };
   const { numSegments } = attrs as unknown as { numSegments: number };
   if (x.dtype !== 'float32' && x.dtype !== 'int32') {
