@@ -13,6 +13,6 @@ function project(name: string, testTimeout = 60_000) {
 
 export default defineConfig({
   test: {
-    projects: [project('protocol'), project('models', 300_000)],
+    projects: [project('protocol'), project('models', 300_000), project('hub', 180_000)],
   },
 });

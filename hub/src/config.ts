@@ -1,0 +1,105 @@
+/**
+ * The hub's typed configuration. `defaultConfig` runs everything in one process with no outside
+ * services; `main.ts` is the only place that reads `EDGELOOP_*` environment variables into it.
+ */
+import { MAX_MQTT_PAYLOAD_BYTES } from '@edgeloop/protocol';
+
+export interface MqttConfig {
+  /** `embedded` runs aedes in-process; `external` makes the hub a client of `url`. */
+  mode: 'embedded' | 'external';
+  /** External broker URL (`mqtt://user:pass@host:1883`), used when `mode` is `external`. */
+  url?: string;
+  /** Interface the embedded broker listens on. */
+  host: string;
+  /** MQTT over TCP port of the embedded broker (0 picks a free port). */
+  tcpPort: number;
+  /** MQTT over WebSocket port of the embedded broker, for browsers (0 picks one; -1 disables). */
+  wsPort: number;
+  /** Largest MQTT packet accepted, in bytes. */
+  maxPayloadBytes: number;
+  maxTopicLevels: number;
+  /** A client that has not sent CONNECT within this time is dropped. */
+  connectTimeoutMs: number;
+  /** A client whose socket does not drain within this time is dropped (slow consumers). */
+  drainTimeoutMs: number;
+  /** Per-client publish rate limit (token bucket). */
+  rateLimit: { messagesPerSecond: number; burst: number };
+  /** Largest number of QoS1 publishes from one client that the hub is still processing. */
+  maxInflightPerClient: number;
+  /** Rate-limit or in-flight violations tolerated before the client is disconnected. */
+  maxViolations: number;
+  /** The hub's own broker identity (separate from every device). */
+  hubUsername: string;
+  hubPassword: string;
+  /** Shared-subscription group, so that hub replicas on an external broker split the load. */
+  sharedGroup: string;
+}
+
+export interface IngestConfig {
+  /** Most samples committed in one transaction. */
+  groupCommitMaxItems: number;
+  /** Longest a sample waits for its group to fill before the commit. */
+  groupCommitMaxDelayMs: number;
+  /** Samples accepted for processing but not yet committed; beyond this the hub sheds load. */
+  maxQueuedSamples: number;
+  /** Image bounds checked from the header before decoding. */
+  maxPixels: number;
+  maxSide: number;
+  maxChannels: number;
+}
+
+export interface Config {
+  /** Where the database and the default object store live. */
+  dataDir: string;
+  databasePath: string;
+  /** `file:///abs/dir` or `s3://bucket/prefix?endpoint=http://host:port&region=...`. */
+  objectStoreUrl: string;
+  http: { host: string; port: number; bodyLimitBytes: number };
+  mqtt: MqttConfig;
+  ingest: IngestConfig;
+  /** Bearer token for the admin API. Empty disables admin routes (they answer 401). */
+  adminToken: string;
+  /** Name of the production model, used for pre-annotation and `/classify`. */
+  productionModel: string;
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+/** Defaults for `dataDir`; every path below it is derived with {@link configFor}. */
+export function configFor(dataDir: string, overrides: Partial<Config> = {}): Config {
+  return {
+    dataDir,
+    databasePath: `${dataDir}/hub.db`,
+    objectStoreUrl: `file://${dataDir}/objects`,
+    http: { host: '127.0.0.1', port: 8080, bodyLimitBytes: 2 * 1024 * 1024 },
+    mqtt: {
+      mode: 'embedded',
+      host: '127.0.0.1',
+      tcpPort: 1883,
+      wsPort: 8083,
+      maxPayloadBytes: MAX_MQTT_PAYLOAD_BYTES + 1024,
+      maxTopicLevels: 16,
+      connectTimeoutMs: 10_000,
+      drainTimeoutMs: 30_000,
+      rateLimit: { messagesPerSecond: 200, burst: 400 },
+      maxInflightPerClient: 256,
+      maxViolations: 50,
+      hubUsername: 'edgeloop-hub',
+      hubPassword: '',
+      sharedGroup: 'edgeloop-hub',
+    },
+    ingest: {
+      groupCommitMaxItems: 256,
+      groupCommitMaxDelayMs: 5,
+      maxQueuedSamples: 10_000,
+      maxPixels: 40_000_000,
+      maxSide: 8192,
+      maxChannels: 4,
+    },
+    adminToken: '',
+    productionModel: 'default',
+    log: { level: 'info' },
+    ...overrides,
+  };
+}
+
+export const defaultConfig: Config = configFor('./.edgeloop');
