@@ -6,13 +6,15 @@ import { defineConfig } from 'vitest/config';
 function project(name: string, testTimeout = 60_000) {
   return {
     resolve: { conditions: ['@edgeloop/source', ...defaultClientConditions] },
-    ssr: { resolve: { conditions: ['@edgeloop/source', ...defaultServerConditions] } },
+    // Node never uses Vite's `module` condition; with it, vitest would load packages' ESM builds
+    // that Node cannot run (the AWS SDK's, for one).
+    ssr: { resolve: { conditions: ['@edgeloop/source', ...defaultServerConditions.filter((c) => c !== 'module')] } },
     test: { name, root: `./${name}`, include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout },
   };
 }
 
 export default defineConfig({
   test: {
-    projects: [project('protocol'), project('models', 300_000), project('hub', 180_000)],
+    projects: [project('protocol'), project('models', 300_000), project('hub', 180_000), project('edge-agent', 180_000)],
   },
 });
