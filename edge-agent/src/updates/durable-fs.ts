@@ -1,0 +1,60 @@
+/**
+ * The few file-system moves that survive a power cut or `kill -9`: a file is written whole, fsynced,
+ * then renamed over its destination (rename(2) is atomic on POSIX), and the directory is fsynced so
+ * the rename itself is on disk. A reader sees the old file or the new one, never a torn one.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Suffix of temporary files; `recover()` removes leftovers with it. */
+export const TMP_MARK = '.tmp-';
+
+/** Flushes a file's data to disk. */
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Flushes a directory's entries (creations, renames) to disk. A no-op where unsupported (Windows). */
+export async function fsyncDir(path: string): Promise<void> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(path, 'r');
+    await fh.sync();
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL') throw cause;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Replaces `path` with `bytes` atomically and durably. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const tmp = join(dirname(path), `${basename(path)}${TMP_MARK}${randomBytes(6).toString('hex')}`);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (cause) {
+    await rm(tmp, { force: true });
+    throw cause;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** Renames `from` to `to` (a file or a directory) and makes the rename durable. */
+export async function renameDurable(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  await fsyncDir(dirname(to));
+}
