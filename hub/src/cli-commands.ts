@@ -3,6 +3,7 @@
  * opened resources, and returns what to print plus an exit code.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { KEY_COMMANDS } from './cli-keys.js';
 import { type ImportSource, importDataset } from './datasets/import.js';
 import { checkDataset } from './datasets/integrity.js';
 import { createSnapshot, diffDatasets, exportManifest, getDataset, listDatasets } from './datasets/snapshot.js';
@@ -27,6 +28,11 @@ export interface CommandContext {
     offset?: number;
     out?: string;
     status?: string;
+    /** `keys …`: the key directory (default `<data-dir>/keys`), root key count and threshold. */
+    dir?: string;
+    'data-dir'?: string;
+    rootKeys?: number;
+    rootThreshold?: number;
   };
   database: OpenDatabase;
   /** Opened on first use: device commands never touch the object store. */
@@ -113,6 +119,7 @@ export const COMMANDS: Record<string, Command> = {
     const status = flags.status as DeviceStatusFilter | undefined;
     return { output: new DeviceRegistry(database).list({ status, limit: flags.limit ?? 1000, offset: flags.offset ?? 0 }) };
   },
+  ...KEY_COMMANDS,
 };
 
 /** The handler for the positionals, and the positionals left for it. */

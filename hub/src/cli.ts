@@ -20,6 +20,7 @@ export const USAGE = `usage: edgeloop-hub <command> [options]
   snapshot --name <name> [--labels a,b] [--note <text>] [--parent <id>]
   datasets list | show <id> [--limit N] [--offset N] | diff <a> <b> [--limit N] | check <id> | export <id> [--out <file>]
   devices create <id> [--note <text>] | revoke <id> | list [--status active|revoked|online|offline|unknown]
+  keys init [--root-keys N] [--root-threshold T] [--out root.json] | rotate-root [--root-keys N] [--root-threshold T] | renew-root | rotate-timestamp | status   [--dir <keys dir> (default <data-dir>/keys)]
 options: --data-dir <dir> (default ./.edgeloop)  --db <file>  --objects <file://... | s3://...>  --actor <name> (default cli)
 `;
 
@@ -37,6 +38,9 @@ const OPTIONS = {
   offset: { type: 'string' },
   out: { type: 'string' },
   status: { type: 'string' },
+  dir: { type: 'string' },
+  'root-keys': { type: 'string' },
+  'root-threshold': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,6 +97,8 @@ export async function runCli(argv: string[], io: CliIo = process): Promise<numbe
       perClass: int(v['per-class'], '--per-class'),
       limit: int(v.limit, '--limit'),
       offset: int(v.offset, '--offset'),
+      rootKeys: int(v['root-keys'], '--root-keys'),
+      rootThreshold: int(v['root-threshold'], '--root-threshold'),
     };
   } catch (error) {
     return fail((error as Error).message, true);
