@@ -1,0 +1,114 @@
+/**
+ * The trainer worker's HTTP client for the hub's job API (`api/routes/jobs.ts`). A 409 on any call
+ * about a job means the lease is gone (cancelled, or expired and handed to another worker): it is
+ * raised as {@link LeaseLost} so the worker stops at once.
+ */
+import type { DatasetManifest } from '../datasets/manifest.js';
+import type { JobRecord } from '../jobs/types.js';
+
+export interface Lease {
+  job: Omit<JobRecord, 'leaseId'>;
+  leaseId: string;
+  runId: string;
+  leaseExpiresAt: string;
+  heartbeatMs: number;
+}
+
+/** The hub said this lease is no longer ours: stop working on the job. */
+export class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
+}
+
+export class HubClientError extends Error {
+  override readonly name = 'HubClientError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface HubClientOptions {
+  /** The hub's base URL, e.g. `http://127.0.0.1:8080`. */
+  hub: string;
+  token: string;
+  /** Per-request timeout (default 60 s). */
+  timeoutMs?: number;
+}
+
+export class HubClient {
+  private readonly base: string;
+
+  constructor(private readonly options: HubClientOptions) {
+    this.base = options.hub.replace(/\/+$/, '');
+  }
+
+  /** A job to do, or `undefined` when the queue has none for this worker. */
+  async lease(worker: string, backends: string[]): Promise<Lease | undefined> {
+    const res = await this.request('POST', '/jobs/lease', { worker, capabilities: { backends } });
+    if (res.status === 204) return undefined;
+    return (await res.json()) as Lease;
+  }
+
+  async start(lease: Lease, backend: string, hardware: Record<string, unknown>): Promise<void> {
+    await this.jobCall(lease, 'POST', 'start', { backend, hardware });
+  }
+
+  async heartbeat(lease: Lease): Promise<void> {
+    await this.jobCall(lease, 'POST', 'heartbeat');
+  }
+
+  async metrics(lease: Lease, epoch: number, metrics: Record<string, number>): Promise<void> {
+    await this.jobCall(lease, 'POST', 'metrics', { epoch, metrics });
+  }
+
+  async artifact(lease: Lease, name: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    await this.jobCall(lease, 'PUT', `artifacts/${encodeURIComponent(name)}`, bytes, contentType);
+  }
+
+  async complete(lease: Lease, result: Record<string, unknown>, use: { cpuSeconds?: number; gpuSeconds?: number }): Promise<void> {
+    await this.jobCall(lease, 'POST', 'complete', { result, ...use });
+  }
+
+  async fail(lease: Lease, error: string, use: { cpuSeconds?: number } = {}): Promise<void> {
+    await this.jobCall(lease, 'POST', 'fail', { error: error.slice(0, 4000) || 'failed', ...use });
+  }
+
+  async dataset(lease: Lease): Promise<DatasetManifest> {
+    return (await (await this.jobCall(lease, 'GET', 'dataset')).json()) as DatasetManifest;
+  }
+
+  async sample(lease: Lease, sampleId: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.jobCall(lease, 'GET', `samples/${sampleId}`)).arrayBuffer());
+  }
+
+  private jobCall(lease: Lease, method: string, what: string, body?: unknown, contentType?: string): Promise<Response> {
+    return this.request(method, `/jobs/${lease.job.id}/${what}?lease=${lease.leaseId}`, body, contentType);
+  }
+
+  private async request(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}` };
+    let payload: BodyInit | undefined;
+    if (body instanceof Uint8Array) {
+      headers['content-type'] = contentType ?? 'application/octet-stream';
+      payload = body as Uint8Array<ArrayBuffer>;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+    });
+    if (res.status === 409) {
+      const text = await res.text();
+      throw new LeaseLost(`the hub refused ${method} ${path.split('?')[0]}: ${text.slice(0, 300)}`);
+    }
+    if (!res.ok)
+      throw new HubClientError(`${method} ${path.split('?')[0]} answered ${res.status}: ${(await res.text()).slice(0, 300)}`, res.status);
+    return res;
+  }
+}
