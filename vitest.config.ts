@@ -15,6 +15,12 @@ function project(name: string, testTimeout = 60_000) {
 
 export default defineConfig({
   test: {
-    projects: [project('protocol'), project('models', 300_000), project('hub', 180_000), project('edge-agent', 180_000), project('tests', 300_000)],
+    projects: [
+      project('protocol'),
+      project('models', 300_000),
+      project('hub', 180_000),
+      project('edge-agent', 180_000),
+      project('tests', 300_000),
+    ],
   },
 });

@@ -13,7 +13,7 @@ venv=.cache/mlflow-venv
 if ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$version')" >/dev/null 2>&1; then
   echo "mlflow.sh: installing mlflow $version in $venv" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q "mlflow==$version"
+  "$venv/bin/pip" install -q --upgrade pip >&2
+  "$venv/bin/pip" install -q "mlflow==$version" >&2
 fi
 echo "$PWD/$venv/bin/mlflow"

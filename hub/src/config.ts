@@ -3,6 +3,22 @@
  * services; `main.ts` is the only place that reads `EDGELOOP_*` environment variables into it.
  */
 import { MAX_MQTT_PAYLOAD_BYTES } from '@edgeloop/protocol';
+import { defaultPipelineConfig, type PipelineConfig } from './pipeline/config.js';
+import { defaultRegistryConfig, type RegistryConfig } from './registry/config.js';
+import { defaultTriggerConfig, type TriggerConfig } from './triggers/config.js';
+
+/** The signed release repository (see docs/releases.md). */
+export interface ReleasesConfig {
+  /** Where `edgeloop-hub keys init` wrote the role keys. */
+  keysDir: string;
+  /** How often the online roles (snapshot, timestamp) are re-signed before they expire. */
+  resignIntervalMs: number;
+  /**
+   * Create keys (one online root key) and an empty repository at start when there is none, so a
+   * development hub works at once. Production: `keys init` with offline root keys, and false.
+   */
+  autoInit: boolean;
+}
 
 export interface MqttConfig {
   /** `embedded` runs aedes in-process; `external` makes the hub a client of `url`. */
@@ -42,6 +58,19 @@ export interface IngestConfig {
   groupCommitMaxDelayMs: number;
   /** Samples accepted for processing but not yet committed; beyond this the hub sheds load. */
   maxQueuedSamples: number;
+  /**
+   * Images of at most this many bytes are staged: written into the `sample_blobs` table in the
+   * same group-commit transaction as their row, so one fsync makes a whole group durable, and moved
+   * to the object store later by the `BlobSpiller`. Larger images are put into the object store
+   * before their row is committed. 0 turns staging off.
+   */
+  stageMaxBytes: number;
+  /**
+   * Staged blobs the spiller may lag behind by. Beyond this, new samples take the direct path
+   * (object-store put, then row) until it catches up, so ingest slows to the store's pace instead
+   * of the database growing without bound.
+   */
+  maxStagedBlobs: number;
   /** Image bounds checked from the header before decoding. */
   maxPixels: number;
   maxSide: number;
@@ -61,6 +90,21 @@ export interface Config {
   adminToken: string;
   /** Name of the production model, used for pre-annotation and `/classify`. */
   productionModel: string;
+  /**
+   * Directory with `model.onnx` and `manifest.json` (as `edgeloop-models train` writes them) used
+   * to pre-annotate samples and answer `/classify`, until the registry (#6) provides one.
+   */
+  classifierModelDir?: string;
+  /** How often pending samples are pre-annotated; 0 turns it off. */
+  preAnnotateIntervalMs: number;
+  /** Folder imports through the API resolve below this directory. */
+  importDir: string;
+  triggers: TriggerConfig;
+  registry: RegistryConfig;
+  releases: ReleasesConfig;
+  pipeline: PipelineConfig;
+  /** Spawn one local trainer worker (`npm start`); remote workers use `edgeloop-trainer`. */
+  localTrainer: boolean;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -91,12 +135,21 @@ export function configFor(dataDir: string, overrides: Partial<Config> = {}): Con
       groupCommitMaxItems: 256,
       groupCommitMaxDelayMs: 5,
       maxQueuedSamples: 10_000,
-      maxPixels: 40_000_000,
+      stageMaxBytes: 256 * 1024,
+      maxStagedBlobs: 50_000,
+      maxPixels: 4_000_000,
       maxSide: 8192,
       maxChannels: 4,
     },
     adminToken: '',
     productionModel: 'default',
+    preAnnotateIntervalMs: 2_000,
+    importDir: `${dataDir}/imports`,
+    triggers: structuredClone(defaultTriggerConfig),
+    registry: structuredClone(defaultRegistryConfig),
+    releases: { keysDir: `${dataDir}/keys`, resignIntervalMs: 3_600_000, autoInit: true },
+    pipeline: structuredClone(defaultPipelineConfig),
+    localTrainer: true,
     log: { level: 'info' },
     ...overrides,
   };

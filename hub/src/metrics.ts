@@ -19,6 +19,8 @@ export interface HubMetrics {
   /** Clients disconnected by the broker's limits, by reason. */
   brokerDisconnects: Counter<'reason'>;
   httpRequests: Counter<'method' | 'route' | 'status'>;
+  /** Sample images staged in SQLite that the spiller has not moved to the object store yet. */
+  stagedBlobs: Gauge;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): HubMetrics {
@@ -59,6 +61,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HubMe
       name: 'edgeloop_http_requests_total',
       help: 'HTTP requests',
       labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    stagedBlobs: new Gauge({
+      name: 'edgeloop_ingest_staged_blobs',
+      help: 'Sample images staged in the database, not yet in the object store',
       registers,
     }),
   };

@@ -7,8 +7,11 @@ import type { Classifier } from '../labeling/classifier.js';
 import type { LabellingQueue } from '../labeling/queue.js';
 import type { Logger } from '../log.js';
 import type { HubMetrics } from '../metrics.js';
+import type { TrainingServices } from '../pipeline/services.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { TriggerEngine } from '../triggers/engine.js';
 import type { ImportJobs } from './import-jobs.js';
+import type { RegistryServices } from './routes/registry.js';
 
 export interface ApiDeps {
   config: Config;
@@ -29,6 +32,12 @@ export interface ApiDeps {
   broker?: { connectedClients(): number; readonly urls?: { mqtt: string; ws?: string } };
   metrics: HubMetrics;
   log: Logger;
+  /** Run tracking, the model registry and the gate (read-only services over `db` when absent). */
+  registry?: RegistryServices;
+  /** The trigger engine, for the manual trigger and the firing log. */
+  triggers?: Pick<TriggerEngine, 'manual' | 'firings'>;
+  /** Jobs for trainer workers, the pipeline and the rollout (their routes are added when present). */
+  training?: Pick<TrainingServices, 'routes'>;
   /** False while the hub starts or stops: `/health` answers 503. */
   ready(): boolean;
 }

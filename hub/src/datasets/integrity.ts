@@ -7,7 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { type DecodeLimits, decodeImage, defaultDecodeLimits, splitOf } from '@edgeloop/models/data';
+import type { OpenDatabase } from '../db/open.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { readSampleBlob } from '../storage/sample-blob.js';
 import { snapshotId } from './manifest.js';
 import { getSummary } from './read.js';
 import type { DatasetDeps, DatasetItem } from './types.js';
@@ -30,11 +32,17 @@ export interface IntegrityOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-async function checkItem(store: ObjectStore, item: DatasetItem & { objectKey: string }, labels: Set<string>, limits: DecodeLimits) {
+async function checkItem(
+  deps: { db: OpenDatabase; store: ObjectStore },
+  item: DatasetItem & { objectKey: string },
+  labels: Set<string>,
+  limits: DecodeLimits,
+) {
   const problems: string[] = [];
   if (!labels.has(item.label)) problems.push(`label "${item.label}" is not in the dataset's label set`);
   if (item.split !== splitOf(item.sampleId)) problems.push(`split ${item.split} is not its hash split ${splitOf(item.sampleId)}`);
-  const bytes = await store.get(item.objectKey);
+  // Staged (not yet moved) blobs count: readSampleBlob looks in the staging table too.
+  const bytes = await readSampleBlob(deps, item.sampleId);
   if (bytes === undefined) return [...problems, `blob ${item.objectKey} is missing`];
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== item.sampleId) return [...problems, `blob sha256 is ${sha}, not the sample id`];
@@ -72,7 +80,7 @@ export async function checkDataset(
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      perItem[i] = await checkItem(deps.store, items[i]!, labels, limits);
+      perItem[i] = await checkItem(deps, items[i]!, labels, limits);
       opts.onProgress?.(++done, items.length);
     }
   };

@@ -4,7 +4,7 @@
  * `npm run db:generate -w hub` and commit the generated SQL in `hub/drizzle/`.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** Edge devices and browser clients. `secretHash` is a Mosquitto-compatible PBKDF2 hash. */
 export const devices = sqliteTable('devices', {
@@ -65,10 +65,26 @@ export const samples = sqliteTable(
   },
   (t) => [
     index('samples_device_idx').on(t.deviceId, t.receivedAt),
-    index('samples_queue_idx').on(t.queueState, t.uncertainty),
+    // The labelling queue's order index is an expression index that drizzle-kit cannot express:
+    // it lives in the custom migration `drizzle/0001_queue_order.sql`.
     index('samples_received_idx').on(t.receivedAt),
   ],
 );
+
+/**
+ * Sample images on their way to the object store. Ingest writes a small image here in the same
+ * transaction as its `samples` row, so the COMMIT that the device's ack waits for makes the bytes
+ * durable too, at one fsync per group commit instead of two or more fsyncs per image in the object
+ * store. The `BlobSpiller` then puts each blob into the object store and deletes its row; readers
+ * look here when the store has no object yet (`storage/sample-blob.ts`).
+ */
+export const sampleBlobs = sqliteTable('sample_blobs', {
+  sampleId: text('sample_id')
+    .primaryKey()
+    .references(() => samples.id),
+  bytes: blob('bytes', { mode: 'buffer' }).notNull(),
+  stagedAt: text('staged_at').notNull(),
+});
 
 /**
  * Labels, append-only: the newest row per sample is its label. `source` is `human`,

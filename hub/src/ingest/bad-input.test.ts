@@ -118,6 +118,7 @@ describe('ingest refuses bad input', () => {
     ]);
     expect(h.count('SELECT count(*) FROM samples')).toBe(0);
     expect(h.count('SELECT count(*) FROM labels')).toBe(0);
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(0);
     expect(await h.storedKeys()).toEqual([]);
     expect(await metricValue(h.metrics.rejections, { labels: { code } })).toBeGreaterThan(0);
     expect(process.memoryUsage().rss).toBeLessThan(RSS_LIMIT);
@@ -158,6 +159,9 @@ describe('ingest refuses bad input', () => {
     // Only dev-b's samples were written.
     expect(h.count("SELECT count(*) FROM samples WHERE device_id = 'dev-b'")).toBe(20);
     expect(h.count('SELECT count(*) FROM samples')).toBe(20);
+    // Their images were staged with the rows; once moved, the store holds exactly those 20.
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(20);
+    expect(await h.spiller.flush()).toBe(20);
     expect(await h.storedKeys()).toHaveLength(20);
   });
 });

@@ -1,11 +1,11 @@
 /**
  * Status heartbeats and telemetry windows: they update what the hub knows of a device (state,
  * last seen, model). Nothing is acked; a message that does not decode is logged and counted, then
- * ignored. The telemetry window itself is not stored yet: #6 compares windows with the champion's
- * validation reference for drift and rollouts, and will keep them then.
+ * ignored. Telemetry windows go on to `onTelemetry` (the `TelemetryStore`), where #6 compares
+ * them with the champion's validation reference for drift and watches rollouts.
  */
 
-import { decodeJson, type ModelRef } from '@edgeloop/protocol';
+import { decodeJson, type ModelRef, type TelemetryWindow } from '@edgeloop/protocol';
 import type Database from 'better-sqlite3';
 import type { DeviceMessage } from '../broker/hub-broker.js';
 import type { Logger } from '../log.js';
@@ -16,12 +16,17 @@ export interface DeviceUpdatesOptions {
   log: Logger;
   metrics: Pick<HubMetrics, 'rejections'>;
   now: () => Date;
+  /**
+   * (#6 triggers) Receives each decoded telemetry window of the device it names, for example
+   * `TelemetryStore.record` plus a `TriggerEngine.notify('telemetry')`. A throw is logged.
+   */
+  onTelemetry?: (deviceId: string, window: TelemetryWindow, receivedAt: Date) => void;
 }
 
 /** Applies a `status` or `telemetry` message (ignores others). Never throws: these are best effort. */
 export type DeviceUpdater = (message: DeviceMessage) => void;
 
-export function createDeviceUpdater({ sqlite, log, metrics, now }: DeviceUpdatesOptions): DeviceUpdater {
+export function createDeviceUpdater({ sqlite, log, metrics, now, onTelemetry }: DeviceUpdatesOptions): DeviceUpdater {
   // ISO-8601 UTC strings order like the times they name, so MAX() keeps the latest: a retained
   // status replayed after a restart cannot move `last_seen_at` backwards.
   const seen = sqlite.prepare(
@@ -44,7 +49,8 @@ export function createDeviceUpdater({ sqlite, log, metrics, now }: DeviceUpdates
       return;
     }
     // A device's clock may run ahead; its claim can only make `last seen` earlier than now.
-    const received = now().toISOString();
+    const receivedAt = now();
+    const received = receivedAt.toISOString();
     const claimed = 'state' in value ? value.at : value.windowEnd;
     const at = claimed < received ? claimed : received;
     const model: ModelRef | undefined = value.model;
@@ -58,6 +64,14 @@ export function createDeviceUpdater({ sqlite, log, metrics, now }: DeviceUpdates
       log.debug({ deviceId, channel, at }, 'device update');
     } catch (error) {
       log.warn({ deviceId, channel, err: error }, 'cannot record device update');
+    }
+    // #6 triggers: keep the window for drift and rollouts.
+    if (onTelemetry && !('state' in value)) {
+      try {
+        onTelemetry(deviceId, value, receivedAt);
+      } catch (error) {
+        log.warn({ deviceId, err: error }, 'cannot record telemetry window');
+      }
     }
   };
 }

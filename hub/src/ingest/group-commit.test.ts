@@ -7,6 +7,7 @@ import { type OpenDatabase, openDatabase } from '../db/open.js';
 import { HubError } from '../errors.js';
 import { createMetrics, type HubMetrics } from '../metrics.js';
 import { createGroupCommit, type SampleRow } from './group-commit.js';
+import { closeSqliteWriter } from './sqlite-writer.js';
 
 function row(n: number, annotation?: SampleRow['annotation']): SampleRow {
   const id = n.toString(16).padStart(64, '0');
@@ -47,7 +48,8 @@ describe('group commit', () => {
     reader = new Database(join(dir, 'hub.db'), { readonly: true });
     metrics = createMetrics({ defaultMetrics: false });
   });
-  afterEach(() => {
+  afterEach(async () => {
+    await closeSqliteWriter(database.sqlite);
     reader.close();
     database.close();
     rmSync(dir, { recursive: true, force: true });
@@ -103,6 +105,34 @@ describe('group commit', () => {
     expect(count('SELECT count(*) FROM samples')).toBe(0);
     // The writer recovers: the next group commits.
     expect(await commit.enqueue(row(1))).toBe('inserted');
+  });
+
+  it('commits a staged blob with its row, atomically: a failed group leaves neither', async () => {
+    const commit = createGroupCommit({ sqlite: database.sqlite, config, metrics });
+    const staged = (n: number) => ({ ...row(n), staged: Buffer.from(`bytes of ${n}`) });
+    const broken = { ...staged(2), mime: null as unknown as string }; // NOT NULL violation
+    const results = await Promise.allSettled([commit.enqueue(staged(1)), commit.enqueue(broken), commit.enqueue(staged(3))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(count('SELECT count(*) FROM samples')).toBe(0);
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(0);
+    // A blob that cannot be staged (here: one staged already under that id) fails its group too.
+    database.sqlite.pragma('foreign_keys = OFF');
+    database.sqlite.prepare("INSERT INTO sample_blobs (sample_id, bytes, staged_at) VALUES (?, x'00', 'x')").run(row(4).id);
+    database.sqlite.pragma('foreign_keys = ON');
+    await expect(Promise.all([commit.enqueue(staged(4)), commit.enqueue(staged(5))])).rejects.toMatchObject({ code: 'DATABASE_FAILED' });
+    expect(count('SELECT count(*) FROM samples')).toBe(0);
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(1);
+    // Committed: row and bytes together, visible to another connection when the promise resolves.
+    const seen = await commit
+      .enqueue(staged(6))
+      .then(() => [
+        count(`SELECT count(*) FROM samples WHERE id = '${row(6).id}'`),
+        (reader.prepare('SELECT bytes FROM sample_blobs WHERE sample_id = ?').pluck().get(row(6).id) as Buffer).toString(),
+      ]);
+    expect(seen).toEqual([1, 'bytes of 6']);
+    // A duplicate row stages nothing.
+    expect(await commit.enqueue(staged(6))).toBe('duplicate');
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(2);
   });
 
   it('refuses rows beyond maxQueuedSamples with OVERLOADED', async () => {

@@ -1,13 +1,16 @@
 /**
  * Group commit: samples from many devices share one SQLite transaction, so one fsync
  * (`synchronous=FULL`) acknowledges a whole group instead of each sample paying for its own. A
- * group closes when it holds `maxItems` rows or its first row has waited `maxDelayMs`. Every
- * promise resolves only after COMMIT has returned, so an ack sent on it names a durable row.
+ * group closes when it holds `maxItems` rows or its first row has waited `maxDelayMs`, and while
+ * the writer thread still commits the previous group, rows queue for the next one. Every promise
+ * resolves only after COMMIT has returned, so an ack sent on it names a durable row, and the
+ * durable staged image bytes (`sample_blobs`) of a row that carries them.
  */
 import type Database from 'better-sqlite3';
 import type { IngestConfig } from '../config.js';
 import { HubError } from '../errors.js';
 import type { HubMetrics } from '../metrics.js';
+import { sqliteWriterFor, writerRowOf } from './sqlite-writer.js';
 
 /** One device sample, as the `samples` table stores it. */
 export interface SampleRow {
@@ -32,6 +35,11 @@ export interface SampleRow {
   extra: unknown;
   /** A label a person gave on the device: stored as a `device-user` / `annotate` label row. */
   annotation?: { label: string; labelledBy: string };
+  /**
+   * The image bytes, when they are staged in `sample_blobs` with the row (in the same transaction)
+   * rather than already in the object store.
+   */
+  staged?: Buffer;
 }
 
 export type CommitOutcome = 'inserted' | 'duplicate';
@@ -45,11 +53,12 @@ export interface GroupCommit {
    */
   enqueue(row: SampleRow): Promise<CommitOutcome>;
   /**
-   * Commits whatever is queued now and resolves when it is done. From then on a group no longer
-   * waits for its delay (shutdown should not), though rows queued in the same turn still share one.
+   * Commits whatever is queued now and resolves when nothing is queued or committing. From then on
+   * a group no longer waits for its delay (shutdown should not), though rows queued in the same
+   * turn still share one.
    */
   drain(): Promise<void>;
-  /** Rows waiting for their group's commit. */
+  /** Rows waiting for their group's commit, queued or committing. */
   readonly queued: number;
 }
 
@@ -66,70 +75,71 @@ interface Waiting {
 }
 
 export function createGroupCommit({ sqlite, config, metrics }: GroupCommitOptions): GroupCommit {
-  const insertSample = sqlite.prepare(
-    `INSERT INTO samples (id, source, device_id, received_at, captured_at, mime, width, height, byte_length, object_key,
-       model_name, model_version, predicted_label, confidence, sampling_strategy, sampling_score, inclusion_probability,
-       audit, queue_state, extra)
-     VALUES (@id, 'device', @deviceId, @receivedAt, @capturedAt, @mime, @width, @height, @byteLength, @objectKey,
-       @modelName, @modelVersion, @predictedLabel, @confidence, @samplingStrategy, @samplingScore, @inclusionProbability,
-       @audit, 'pending', @extra)
-     ON CONFLICT(id) DO NOTHING`,
-  );
-  const insertLabel = sqlite.prepare(
-    `INSERT INTO labels (sample_id, label, source, action, labelled_by, labelled_at)
-     VALUES (?, ?, 'device-user', 'annotate', ?, ?)`,
-  );
-  // BEGIN IMMEDIATE takes the write lock up front, so a group never fails half-way on a lock
-  // upgrade when another connection (the admin API) writes at the same time.
-  const commitGroup = sqlite.transaction((rows: SampleRow[]): CommitOutcome[] =>
-    rows.map((row) => {
-      const { annotation, audit, extra, ...columns } = row;
-      const { changes } = insertSample.run({ ...columns, audit: audit ? 1 : 0, extra: JSON.stringify(extra ?? null) });
-      if (changes === 0) return 'duplicate';
-      if (annotation) insertLabel.run(row.id, annotation.label, annotation.labelledBy, row.receivedAt);
-      return 'inserted';
-    }),
-  );
-
+  // The transactions run on the writer thread (`sqlite-writer.ts`): while one group waits for its
+  // fsync, the event loop goes on checking samples, and the next group fills.
+  const writer = sqliteWriterFor(sqlite);
   let queue: Waiting[] = [];
-  let scheduled: { cancel(): void } | undefined;
+  /** The group whose transaction the writer is running; one at a time, in order. */
+  let committing: Waiting[] | undefined;
+  let timer: { cancel(): void } | undefined;
   let draining = false;
+  let idleWaiters: Array<() => void> = [];
 
   function schedule(): void {
-    if (scheduled) return;
+    // A commit in progress flushes the queue when it ends: rows queued meanwhile have waited as long.
+    if (timer || committing) return;
     if (draining) {
       const immediate = setImmediate(flush);
-      scheduled = { cancel: () => clearImmediate(immediate) };
+      timer = { cancel: () => clearImmediate(immediate) };
     } else {
       const timeout = setTimeout(flush, config.groupCommitMaxDelayMs);
-      scheduled = { cancel: () => clearTimeout(timeout) };
+      timer = { cancel: () => clearTimeout(timeout) };
     }
   }
 
   function flush(): void {
-    scheduled?.cancel();
-    scheduled = undefined;
-    const group = queue;
-    queue = [];
-    if (group.length === 0) return;
-    let outcomes: CommitOutcome[];
-    try {
-      outcomes = commitGroup.immediate(group.map((w) => w.row));
-    } catch (cause) {
-      const error = new HubError('DATABASE_FAILED', `group commit of ${group.length} samples failed`, { cause });
-      for (const w of group) w.reject(error);
+    timer?.cancel();
+    timer = undefined;
+    if (committing) return;
+    if (queue.length === 0) {
+      for (const done of idleWaiters) done();
+      idleWaiters = [];
       return;
     }
-    metrics?.commitBatch.observe(group.length);
-    group.forEach((w, i) => {
-      w.resolve(outcomes[i]!);
-    });
+    const group = queue.length <= config.groupCommitMaxItems ? queue : queue.slice(0, config.groupCommitMaxItems);
+    queue = group === queue ? [] : queue.slice(group.length);
+    committing = group;
+    let committed: Promise<CommitOutcome[]>;
+    try {
+      committed = writer.commit(group.map((w) => writerRowOf(w.row)));
+    } catch (error) {
+      // Never leave `committing` set: the queue would wait for a commit that never ends.
+      committed = Promise.reject(error);
+    }
+    committed
+      .then(
+        (outcomes) => {
+          metrics?.commitBatch.observe(group.length);
+          group.forEach((w, i) => {
+            w.resolve(outcomes[i]!);
+          });
+        },
+        (cause: unknown) => {
+          const error = new HubError('DATABASE_FAILED', `group commit of ${group.length} samples failed`, { cause });
+          for (const w of group) w.reject(error);
+        },
+      )
+      .finally(() => {
+        committing = undefined;
+        flush();
+      });
   }
 
   return {
     enqueue(row) {
-      if (queue.length >= config.maxQueuedSamples) {
-        return Promise.reject(new HubError('OVERLOADED', `${queue.length} samples are waiting for a commit`));
+      const waiting = queue.length + (committing?.length ?? 0);
+      if (waiting >= config.maxQueuedSamples) {
+        return Promise.reject(new HubError('OVERLOADED', `${waiting} samples are waiting for a commit`));
       }
       return new Promise<CommitOutcome>((resolve, reject) => {
         queue.push({ row, resolve, reject });
@@ -137,12 +147,15 @@ export function createGroupCommit({ sqlite, config, metrics }: GroupCommitOption
         else schedule();
       });
     },
-    async drain() {
+    drain() {
       draining = true;
-      flush();
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        flush();
+      });
     },
     get queued() {
-      return queue.length;
+      return queue.length + (committing?.length ?? 0);
     },
   };
 }

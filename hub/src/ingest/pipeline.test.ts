@@ -1,6 +1,7 @@
 import { encodeJson, encodeSampleFrame } from '@edgeloop/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../storage/object-store.js';
+import { readSampleBlob } from '../storage/sample-blob.js';
 import { sampleObjectKey } from './sample-handler.js';
 import { DEVICES, type Harness, metricValue, sampleMessage, startHarness } from './test-harness.js';
 import { envelopeOf, frameOf, numberedPng } from './test-images.js';
@@ -28,6 +29,7 @@ describe('ingest pipeline', () => {
         topic: 'edgeloop/v1/devices/dev-a/acks',
         ack: { v: 1, accepted: [s.sampleId], rejected: [], at: expect.any(String) },
         committedWhenPublished: [true],
+        bytesWhenPublished: [true],
       },
     ]);
     const row = h.reader.prepare('SELECT * FROM samples').get();
@@ -48,6 +50,13 @@ describe('ingest pipeline', () => {
       queue_state: 'pending',
     });
     expect(JSON.parse((row as { extra: string }).extra)).toEqual({ probabilities: [0.6, 0.4], latencyMs: 4, samplingReason: 'uncertain' });
+    // The small image was committed with its row; the spiller moves it to the object store.
+    const staged = h.reader.prepare('SELECT bytes FROM sample_blobs WHERE sample_id = ?').pluck().get(s.sampleId) as Buffer;
+    expect(staged.equals(s.bytes)).toBe(true);
+    expect(h.puts.count).toBe(0);
+    expect(Buffer.from((await readSampleBlob({ db: h.database, store: h.store }, s.sampleId))!).equals(s.bytes)).toBe(true);
+    expect(await h.spiller.flush()).toBe(1);
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(0);
     expect(Buffer.from((await h.store.get(sampleObjectKey(s.sampleId)))!).equals(s.bytes)).toBe(true);
     expect(await metricValue(h.metrics.samples, { labels: { outcome: 'accepted' } })).toBe(1);
     expect(await metricValue(h.metrics.ackLatency, { suffix: '_count' })).toBe(1);
@@ -70,7 +79,7 @@ describe('ingest pipeline', () => {
     await h.ingest.handle(s.message);
     await h.ingest.handle(s.message);
     expect(h.acks.map((a) => a.ack.accepted)).toEqual([[s.sampleId], [s.sampleId]]);
-    expect(h.puts.count).toBe(1); // the fast path does not touch the store
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(1); // staged once; the duplicate wrote nothing
     expect(await metricValue(h.metrics.samples, { labels: { outcome: 'duplicate' } })).toBe(1);
 
     const t = sample('dev-b', 4);
@@ -79,7 +88,26 @@ describe('ingest pipeline', () => {
     expect(forT.length).toBeGreaterThan(0);
     expect(forT.every((a) => a.committedWhenPublished.every(Boolean))).toBe(true);
     expect(h.count('SELECT count(*) FROM samples')).toBe(2);
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(2);
+    expect(await h.spiller.flush()).toBe(2);
     expect(await h.storedKeys()).toHaveLength(2);
+    expect(h.puts.count).toBe(2);
+  });
+
+  it('acks a sample stored before as a duplicate even if the limits now refuse its image', async () => {
+    h = await startHarness({ config: { maxSide: 4 } }); // the 8×8 test images are now too large
+    const s = sample('dev-a', 5);
+    h.database.sqlite
+      .prepare(
+        `INSERT INTO samples (id, source, device_id, received_at, mime, width, height, byte_length, object_key)
+         VALUES (?, 'device', 'dev-a', '2026-01-01T00:00:00.000Z', 'image/png', 8, 8, ?, ?)`,
+      )
+      .run(s.sampleId, s.bytes.length, sampleObjectKey(s.sampleId));
+    await h.ingest.handle(s.message);
+    expect(h.acks.map((a) => [a.ack.accepted, a.ack.rejected])).toEqual([[[s.sampleId], []]]);
+    const t = sample('dev-a', 6);
+    await h.ingest.handle(t.message);
+    expect(h.acks[1]!.ack.rejected).toMatchObject([{ sampleId: t.sampleId, code: 'IMAGE_TOO_LARGE' }]);
   });
 
   it('commits concurrent samples in groups and batches their acks per device', async () => {
@@ -93,7 +121,7 @@ describe('ingest pipeline', () => {
     const acked = h.acks.flatMap((a) => a.ack.accepted);
     expect(acked.sort()).toEqual(samples.map((s) => s.sampleId).sort()); // each exactly once
     expect(h.acks.length).toBeLessThan(200);
-    expect(h.acks.every((a) => a.committedWhenPublished.every(Boolean))).toBe(true);
+    expect(h.acks.every((a) => a.committedWhenPublished.every(Boolean) && a.bytesWhenPublished.every(Boolean))).toBe(true);
     for (const a of h.acks) {
       const device = a.topic.split('/')[3]!;
       expect(a.ack.accepted.every((id) => samples.find((s) => s.sampleId === id)?.message.deviceId === device)).toBe(true);
@@ -131,7 +159,8 @@ describe('ingest pipeline', () => {
       list: (prefix) => real.list(prefix),
       close: () => real.close(),
     });
-    h = await startHarness({ wrapStore: FailingObjectStoreTestDouble });
+    // Staging off: the image goes to the store before its row (as images over stageMaxBytes do).
+    h = await startHarness({ wrapStore: FailingObjectStoreTestDouble, config: { stageMaxBytes: 0 } });
     const s = sample('dev-a', 500);
     await expect(h.ingest.handle(s.message)).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
     expect(h.acks).toEqual([]);
@@ -140,6 +169,49 @@ describe('ingest pipeline', () => {
     failing = false;
     await h.ingest.handle(s.message);
     expect(h.acks.map((a) => a.ack.accepted)).toEqual([[s.sampleId]]);
+    expect(h.acks[0]!.bytesWhenPublished).toEqual([true]);
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(0);
+  });
+
+  it('acks a staged sample while the store is down; the spiller moves it once the store is back', async () => {
+    let failing = true;
+    // Test double: the real store, except that put fails while `failing` is set.
+    const FailingObjectStoreTestDouble = (real: ObjectStore): ObjectStore => ({
+      ...real,
+      put: (key, bytes, opts) => (failing ? Promise.reject(new Error('disk full')) : real.put(key, bytes, opts)),
+      list: (prefix) => real.list(prefix),
+      close: () => real.close(),
+    });
+    h = await startHarness({ wrapStore: FailingObjectStoreTestDouble });
+    const s = sample('dev-a', 510);
+    await h.ingest.handle(s.message);
+    expect(h.acks.map((a) => a.ack.accepted)).toEqual([[s.sampleId]]);
+    await expect(h.spiller.flush()).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(1);
+    failing = false;
+    expect(await h.spiller.flush()).toBe(1);
+    expect(Buffer.from((await h.store.get(sampleObjectKey(s.sampleId)))!).equals(s.bytes)).toBe(true);
+  });
+
+  it('puts images over stageMaxBytes, and any while the staged backlog is full, into the store before the row', async () => {
+    const first = sample('dev-a', 520);
+    h = await startHarness({ config: { stageMaxBytes: first.bytes.length - 1 } });
+    await h.ingest.handle(first.message);
+    expect(h.puts.count).toBe(1);
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(0);
+    expect(h.acks[0]!.bytesWhenPublished).toEqual([true]);
+    await h.close();
+
+    h = await startHarness({ config: { maxStagedBlobs: 2 } });
+    for (let i = 0; i < 4; i++) await h.ingest.handle(sample('dev-a', 530 + i).message);
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(2);
+    expect(h.puts.count).toBe(2);
+    expect(h.acks.flatMap((a) => a.bytesWhenPublished)).toEqual([true, true, true, true]);
+    // Once the spiller has caught up (and ingest has looked at the backlog again), samples are staged again.
+    await h.spiller.flush();
+    await new Promise((r) => setTimeout(r, 30));
+    await h.ingest.handle(sample('dev-a', 540).message);
+    expect(h.count('SELECT count(*) FROM sample_blobs')).toBe(1);
   });
 
   it('records status and telemetry, ignoring messages that do not decode or name another device', async () => {

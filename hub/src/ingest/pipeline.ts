@@ -1,6 +1,7 @@
 /**
  * The ingest pipeline: what the hub does with every message a device publishes. Samples are
- * validated, stored (blob, then row in a group commit) and acked after the COMMIT
+ * validated, stored (a small image staged with its row in a group commit, a large one put into
+ * the object store before its row) and acked after the COMMIT
  * (`sample-handler.ts`); status and telemetry update the device's row (`device-updates.ts`).
  *
  * `handle` settles only when the message is done (its ack published), so the broker's per-client
@@ -16,11 +17,13 @@ import type { Logger } from '../log.js';
 import type { HubMetrics } from '../metrics.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createAckBatcher } from './ack-batcher.js';
-import { createDeviceUpdater } from './device-updates.js';
+import { createDeviceUpdater, type DeviceUpdatesOptions } from './device-updates.js';
 import { createGroupCommit } from './group-commit.js';
 import { createSampleHandler } from './sample-handler.js';
 
 export interface IngestOptions {
+  /** Receives each valid telemetry window (the trigger engine's drift input). */
+  onTelemetry?: DeviceUpdatesOptions['onTelemetry'];
   db: OpenDatabase;
   store: ObjectStore;
   /** Publishes as the hub (QoS1): the broker boundary, used for SampleAcks. */
@@ -45,7 +48,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const commit = createGroupCommit({ sqlite: db.sqlite, config, metrics });
   const acks = createAckBatcher({ publish, now });
   const handleSample = createSampleHandler({ sqlite: db.sqlite, store, commit, acks, config, log, metrics, now });
-  const updateDevice = createDeviceUpdater({ sqlite: db.sqlite, log, metrics, now });
+  const updateDevice = createDeviceUpdater({ sqlite: db.sqlite, log, metrics, now, onTelemetry: options.onTelemetry });
   const inFlight = new Set<Promise<void>>();
   let samplesInFlight = 0;
   let draining: Promise<void> | undefined;

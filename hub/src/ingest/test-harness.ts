@@ -1,9 +1,10 @@
 /**
  * The ingest pipeline under test (not used by the hub): a real SQLite file in a temporary
  * directory, the real file object store, and a `publish` that records what the hub would hand to
- * the broker, noting for each ack what a second database connection could see at that moment.
+ * the broker, noting for each ack what a second database connection (and the store) held at that
+ * moment; a blob spiller on the same database and store, which tests start or flush.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,13 +17,18 @@ import { createLogger } from '../log.js';
 import { createMetrics, type HubMetrics } from '../metrics.js';
 import { FsObjectStore } from '../storage/fs.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { sampleObjectKey } from '../storage/sample-blob.js';
+import { BlobSpiller } from './blob-spiller.js';
 import { createIngest, type Ingest } from './pipeline.js';
+import { closeSqliteWriter } from './sqlite-writer.js';
 
 export interface PublishedAck {
   topic: string;
   ack: SampleAck;
   /** For each accepted id: whether its row was visible to another connection when the ack left. */
   committedWhenPublished: boolean[];
+  /** For each accepted id: whether its bytes were durable (staged and committed, or in the store) then. */
+  bytesWhenPublished: boolean[];
 }
 
 export interface Harness {
@@ -33,6 +39,8 @@ export interface Harness {
   store: FsObjectStore;
   /** Counts `put` calls on the real store. */
   puts: { count: number };
+  /** A spiller on the same database and store, not started: tests flush it or start it. */
+  spiller: BlobSpiller;
   acks: PublishedAck[];
   ingest: Ingest;
   metrics: HubMetrics;
@@ -73,8 +81,11 @@ export async function startHarness(
     description: store.description,
     close: () => store.close(),
   };
+  const ingestStore = options.wrapStore ? options.wrapStore(counting) : counting;
   const acks: PublishedAck[] = [];
   const rowVisible = reader.prepare('SELECT count(*) FROM samples WHERE id = ?').pluck();
+  const stagedVisible = reader.prepare('SELECT count(*) FROM sample_blobs WHERE sample_id = ?').pluck();
+  const bytesDurable = (id: string) => stagedVisible.get(id) === 1 || existsSync(join(store.root, ...sampleObjectKey(id).split('/')));
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -83,25 +94,29 @@ export async function startHarness(
     },
   });
   const metrics = createMetrics({ defaultMetrics: false });
+  const log = createLogger('debug', sink);
   const ingest = createIngest({
     db: database,
-    store: options.wrapStore ? options.wrapStore(counting) : counting,
+    store: ingestStore,
     publish: async (topic, payload) => {
       const decoded = decodeJson('ack', payload);
       if (!decoded.ok) throw decoded.error;
       const committedWhenPublished = decoded.value.accepted.map((id) => rowVisible.get(id) === 1);
-      acks.push({ topic, ack: decoded.value, committedWhenPublished });
+      const bytesWhenPublished = decoded.value.accepted.map(bytesDurable);
+      acks.push({ topic, ack: decoded.value, committedWhenPublished, bytesWhenPublished });
     },
     config: { ...configFor(dir).ingest, ...options.config },
-    log: createLogger('debug', sink),
+    log,
     metrics,
   });
+  const spiller = new BlobSpiller({ db: database, store: ingestStore, log, metrics });
   return {
     dir,
     database,
     reader,
     store,
     puts,
+    spiller,
     acks,
     ingest,
     metrics,
@@ -114,6 +129,8 @@ export async function startHarness(
     },
     async close() {
       await ingest.drain();
+      await spiller.stop();
+      await closeSqliteWriter(database.sqlite);
       reader.close();
       database.close();
       await store.close();

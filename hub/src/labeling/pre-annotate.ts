@@ -9,6 +9,7 @@ import type { OpenDatabase } from '../db/open.js';
 import { HubError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { readSampleBlob } from '../storage/sample-blob.js';
 import { type Classifier, uncertaintyOf } from './classifier.js';
 
 export interface PreAnnotatorDeps {
@@ -63,7 +64,7 @@ export class PreAnnotator {
   }
 
   private async annotate(classifier: Classifier, sample: Pending): Promise<Annotation> {
-    const bytes = await this.deps.store.get(sample.objectKey);
+    const bytes = await readSampleBlob(this.deps, sample.id);
     if (bytes === undefined) {
       this.deps.log.warn({ sampleId: sample.id, key: sample.objectKey }, 'pre-annotation: the sample has no blob');
       return { id: sample.id, label: null, confidence: null, uncertainty: null };

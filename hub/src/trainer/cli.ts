@@ -40,6 +40,8 @@ async function main(): Promise<number> {
   }
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+  // Spawned by a hub (`npm start`) with an IPC channel: stop when that hub dies, even by SIGKILL.
+  if (process.send) process.once('disconnect', () => abort.abort());
   const done = await runWorker({
     hub: values.hub,
     token,

@@ -10,6 +10,7 @@ import { registryRoutes } from './registry.js';
 import { releaseRoutes } from './releases.js';
 import { sampleRoutes } from './samples.js';
 import { systemRoutes } from './system.js';
+import { triggerRoutes } from './triggers.js';
 
 export const API_INFO = {
   title: 'edgeloop hub API',
@@ -34,6 +35,8 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     ...classifyRoutes(deps),
     ...registryRoutes(deps),
     ...releaseRoutes(deps),
+    ...triggerRoutes(deps),
+    ...(deps.training?.routes() ?? []),
   );
   return routes;
 }

@@ -1,6 +1,7 @@
 /** Samples: list and filter, one sample's facts, its image bytes, its label history. */
 import { z } from 'zod';
 import { HubError } from '../../errors.js';
+import { readSampleBlob } from '../../storage/sample-blob.js';
 import type { ApiDeps } from '../deps.js';
 import { defineRoute, type Route } from '../route.js';
 import { getSample, labelHistory, listSamples } from '../sample-reads.js';
@@ -106,7 +107,7 @@ export function sampleRoutes(deps: ApiDeps): Route[] {
       },
       async handler({ params }, { c }) {
         const sample = sampleOr404(deps, params.id);
-        const bytes = await deps.store.get(sample.objectKey);
+        const bytes = await readSampleBlob(deps, params.id);
         if (!bytes) throw new HubError('NOT_FOUND', `the image of sample ${params.id} is missing from the object store`);
         // Sample ids are content hashes: the bytes behind a URL never change.
         return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {

@@ -1,0 +1,194 @@
+/**
+ * `npm run bench:ingest`: how much of a plain broker's fan-in the hub keeps once every sample is
+ * validated, hashed, decoded, stored, COMMITted and acknowledged. The same clients publish the same
+ * ~1 KB sample frames at QoS1 with the same in-flight window, first to a plain aedes process (a
+ * message counts when its PUBACK arrives), then to a hub process (a sample counts when the hub's
+ * application-level ack arrives, after the COMMIT). Writes bench-results/ingest.json.
+ *
+ * Options (env): BENCH_DEVICES (10), BENCH_SAMPLES_PER_DEVICE (1000), BENCH_WINDOW (32).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJson, deviceTopic } from '@edgeloop/protocol';
+import { printTable, ROOT, writeResults } from '@edgeloop/tests/support/bench-report';
+import mqtt from 'mqtt';
+import { openDatabase } from '../src/db/open.js';
+import { DeviceRegistry } from '../src/fleet/devices.js';
+import { freePort, startHubProcess } from '../test/support/hub-process.js';
+import { makeSample, type TestSample } from '../test/support/sample-factory.js';
+
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 10);
+const PER_DEVICE = Number(process.env.BENCH_SAMPLES_PER_DEVICE ?? 1000);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
+
+interface Client {
+  deviceId: string;
+  secret?: string;
+  samples: TestSample[];
+}
+
+interface DriveResult {
+  elapsedMs: number;
+  completed: number;
+  duplicates: number;
+  latenciesMs: number[];
+}
+
+/** Publishes every client's samples with at most WINDOW outstanding per client. */
+async function drive(url: string, clients: Client[], completion: 'puback' | 'app-ack'): Promise<DriveResult> {
+  const latenciesMs: number[] = [];
+  let completed = 0;
+  let duplicates = 0;
+  const connections = await Promise.all(
+    clients.map(async (c) => {
+      const client = await mqtt.connectAsync(url, {
+        clientId: c.deviceId,
+        username: c.secret ? c.deviceId : undefined,
+        password: c.secret,
+        protocolVersion: 4,
+        clean: true,
+        reconnectPeriod: 0,
+      });
+      if (completion === 'app-ack') await client.subscribeAsync(deviceTopic(c.deviceId, 'acks'), { qos: 1 });
+      return client;
+    }),
+  );
+  const started = performance.now();
+  await Promise.all(
+    clients.map(
+      (c, i) =>
+        new Promise<void>((resolve) => {
+          const client = connections[i]!;
+          const sentAt = new Map<string, number>();
+          const done = new Set<string>();
+          let next = 0;
+          const finish = (id: string) => {
+            if (done.has(id)) {
+              duplicates++;
+              return;
+            }
+            const t = sentAt.get(id);
+            if (t === undefined) return;
+            done.add(id);
+            latenciesMs.push(performance.now() - t);
+            completed++;
+            if (done.size === c.samples.length) resolve();
+            else pump();
+          };
+          const pump = () => {
+            while (next < c.samples.length && sentAt.size - done.size < WINDOW) {
+              const s = c.samples[next++]!;
+              sentAt.set(s.sampleId, performance.now());
+              client.publish(deviceTopic(c.deviceId, 'samples'), Buffer.from(s.frame), { qos: 1 }, () => {
+                if (completion === 'puback') finish(s.sampleId);
+              });
+            }
+          };
+          if (completion === 'app-ack') {
+            client.on('message', (_t, payload) => {
+              const ack = decodeJson('ack', payload);
+              if (ack.ok) for (const id of ack.value.accepted) finish(id);
+            });
+          }
+          pump();
+          setTimeout(resolve, 120_000).unref();
+        }),
+    ),
+  );
+  const elapsedMs = performance.now() - started;
+  await Promise.all(connections.map((c) => c.endAsync()));
+  return { elapsedMs, completed, duplicates, latenciesMs };
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+async function rawBroker(clients: Client[]): Promise<DriveResult> {
+  const child = spawn(process.execPath, ['--conditions=@edgeloop/source', '--import', 'tsx', join(ROOT, 'hub/bench/raw-broker.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((ok) => child.stdout.once('data', (d: Buffer) => ok(JSON.parse(d.toString()).port)));
+  try {
+    return await drive(`mqtt://127.0.0.1:${port}`, clients, 'puback');
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function hubIngest(clients: Client[]): Promise<DriveResult & { storedRows: number; distinctRows: number }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'edgeloop-bench-ingest-'));
+  try {
+    const setup = openDatabase(join(dataDir, 'hub.db'));
+    const registry = new DeviceRegistry(setup);
+    for (const c of clients) c.secret = (await registry.create(c.deviceId, 'bench')).secret;
+    setup.close();
+    const hub = await startHubProcess({
+      EDGELOOP_DATA_DIR: dataDir,
+      EDGELOOP_HTTP_PORT: String(await freePort()),
+      EDGELOOP_MQTT_PORT: String(await freePort()),
+      EDGELOOP_MQTT_WS_PORT: '-1',
+      // Capacity is measured: the per-client rate limit would cap each device, not the hub.
+      EDGELOOP_MQTT_RATE: '1000000',
+      EDGELOOP_MQTT_BURST: '1000000',
+      EDGELOOP_LOG_LEVEL: 'warn',
+      EDGELOOP_LOCAL_TRAINER: '0',
+    });
+    const result = await drive(hub.urls.mqtt, clients, 'app-ack');
+    hub.child.kill('SIGTERM');
+    await hub.exited;
+    const db = openDatabase(join(dataDir, 'hub.db'));
+    const row = db.sqlite.prepare('SELECT count(*) AS n, count(DISTINCT id) AS d FROM samples').get() as { n: number; d: number };
+    db.close();
+    return { ...result, storedRows: row.n, distinctRows: row.d };
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const total = DEVICES * PER_DEVICE;
+console.log(`bench:ingest: ${DEVICES} devices × ${PER_DEVICE} samples, window ${WINDOW}, preparing frames…`);
+const makeClients = (): Client[] =>
+  Array.from({ length: DEVICES }, (_, d) => ({
+    deviceId: `bench-${d}`,
+    samples: Array.from({ length: PER_DEVICE }, (_, i) => makeSample(`bench-${d}`, d * 1_000_000 + i)),
+  }));
+const clients = makeClients();
+const frameBytes = clients[0]!.samples[0]!.frame.byteLength;
+const raw = await rawBroker(clients);
+console.log(`raw broker: ${raw.completed} messages in ${raw.elapsedMs.toFixed(0)} ms`);
+const hub = await hubIngest(clients);
+console.log(`hub ingest: ${hub.completed} samples acked in ${hub.elapsedMs.toFixed(0)} ms`);
+
+const raw_msgs_per_s = (raw.completed / raw.elapsedMs) * 1000;
+const acked_samples_per_s = (hub.completed / hub.elapsedMs) * 1000;
+const result = {
+  devices: DEVICES,
+  samples: total,
+  frame_bytes: frameBytes,
+  window: WINDOW,
+  raw_msgs_per_s,
+  acked_samples_per_s,
+  ratio: acked_samples_per_s / raw_msgs_per_s,
+  lost: total - hub.completed,
+  duplicates: hub.duplicates + (hub.storedRows - hub.distinctRows),
+  ack_p50_ms: percentile(hub.latenciesMs, 50),
+  ack_p99_ms: percentile(hub.latenciesMs, 99),
+  raw_puback_p99_ms: percentile(raw.latenciesMs, 99),
+  goals: { ratio: '>= 0.5', lost: 0, duplicates: 0 },
+};
+printTable('bench:ingest (same clients, same frames, QoS1)', [
+  { path: 'raw aedes (PUBACK)', 'msgs/s': raw_msgs_per_s.toFixed(0), 'p99 ms': result.raw_puback_p99_ms.toFixed(1), done: raw.completed },
+  {
+    path: 'hub ingest (app ack after COMMIT)',
+    'msgs/s': acked_samples_per_s.toFixed(0),
+    'p99 ms': result.ack_p99_ms.toFixed(1),
+    done: hub.completed,
+  },
+]);
+console.log(`ratio ${result.ratio.toFixed(2)} (goal ≥ 0.5), lost ${result.lost}, duplicates ${result.duplicates}`);
+console.log(`wrote ${writeResults('ingest', result)}`);

@@ -1,0 +1,41 @@
+/**
+ * The one local trainer worker that `npm start` runs: `edgeloop-trainer` as a child process of the
+ * hub, pulling jobs over HTTP like any remote worker, restarted with backoff if it dies. `main.ts`
+ * calls this (side effects start only there).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../log.js';
+
+export interface LocalTrainer {
+  stop(): void;
+}
+
+export function spawnLocalTrainer(hubUrl: string, token: string, log: Logger): LocalTrainer {
+  // Under tsx (development, tests) the sources run; a build runs dist/.
+  const cli = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cli.ts' : './cli.js', import.meta.url));
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let delay = 1_000;
+  const start = () => {
+    const startedAt = Date.now();
+    child = spawn(process.execPath, [...process.execArgv, cli, '--hub', hubUrl, '--name', 'local-trainer'], {
+      env: { ...process.env, EDGELOOP_TRAINER_TOKEN: token },
+      // The IPC channel closes when the hub dies, however it dies: the worker then stops.
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      log.warn({ code, signal }, 'local trainer exited; restarting');
+      delay = Date.now() - startedAt > 60_000 ? 1_000 : Math.min(delay * 2, 60_000);
+      setTimeout(start, delay).unref();
+    });
+  };
+  start();
+  return {
+    stop() {
+      stopping = true;
+      child?.kill('SIGTERM');
+    },
+  };
+}
