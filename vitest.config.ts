@@ -15,6 +15,9 @@ function project(name: string, testTimeout = 60_000) {
 
 export default defineConfig({
   test: {
+    // Most suites wait on child processes, sockets and fsyncs: two workers keep both cores busy
+    // (vitest's default on a 2-core machine is one).
+    maxWorkers: 2,
     projects: [
       project('protocol'),
       project('models', 300_000),

@@ -73,7 +73,10 @@ export function triggerRoutes(deps: TriggerApiDeps): Route[] {
         before: InstantSchema.optional().describe('Only firings before this time (the `at` of the last item of the previous page)'),
         limit: queryInt(1, 500, 50).describe('Page size, 1-500.'),
       }),
-      responses: { 200: { description: 'A page of firings', json: z.object({ items: z.array(FiringSchema) }) } },
+      responses: {
+        200: { description: 'A page of firings', json: z.object({ items: z.array(FiringSchema) }) },
+        409: { description: 'The trigger engine is not running' },
+      },
       handler({ query }, { c }) {
         const items = engineOf(deps).firings.list({
           limit: query.limit,
