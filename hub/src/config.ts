@@ -2,7 +2,7 @@
  * The hub's typed configuration. `defaultConfig` runs everything in one process with no outside
  * services; `main.ts` is the only place that reads `EDGELOOP_*` environment variables into it.
  */
-import { MAX_MQTT_PAYLOAD_BYTES } from '@edgeloop/protocol';
+import { MAX_MQTT_PAYLOAD_BYTES, type SamplingConfigInput } from '@edgeloop/protocol';
 import { defaultPipelineConfig, type PipelineConfig } from './pipeline/config.js';
 import { defaultRegistryConfig, type RegistryConfig } from './registry/config.js';
 import { defaultTriggerConfig, type TriggerConfig } from './triggers/config.js';
@@ -77,6 +77,26 @@ export interface IngestConfig {
   maxChannels: number;
 }
 
+/** The browser client (the PWA in `browser-client/`), served at `/`. */
+export interface BrowserClientConfig {
+  /** The built client (`browser-client/dist`); undefined serves a page that says how to build it. */
+  dir?: string;
+  /**
+   * The MQTT-over-WebSocket URL handed to browsers. Default: the embedded broker's WebSocket port
+   * on the host name the page was loaded from (`wss` when the page came over https).
+   */
+  mqttUrl?: string;
+  /** Sampling configuration for browsers until the hub sends one on a device's config topic. */
+  sampling?: SamplingConfigInput;
+  /** How often an open page checks for a model update, besides announcements. */
+  updatePollSeconds: number;
+  /**
+   * Browsers register themselves (`POST /browser/register`): each gets its own device credentials,
+   * with the same default-deny ACL as any device. Rate-limited per client address and in total.
+   */
+  selfRegister: { enabled: boolean; perAddressPerHour: number; totalPerHour: number };
+}
+
 export interface Config {
   /** Where the database and the default object store live. */
   dataDir: string;
@@ -105,6 +125,7 @@ export interface Config {
   pipeline: PipelineConfig;
   /** Spawn one local trainer worker (`npm start`); remote workers use `edgeloop-trainer`. */
   localTrainer: boolean;
+  browserClient: BrowserClientConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -150,6 +171,7 @@ export function configFor(dataDir: string, overrides: Partial<Config> = {}): Con
     releases: { keysDir: `${dataDir}/keys`, resignIntervalMs: 3_600_000, autoInit: true },
     pipeline: structuredClone(defaultPipelineConfig),
     localTrainer: true,
+    browserClient: { updatePollSeconds: 300, selfRegister: { enabled: true, perAddressPerHour: 20, totalPerHour: 600 } },
     log: { level: 'info' },
     ...overrides,
   };

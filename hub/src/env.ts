@@ -25,6 +25,9 @@
  * | `EDGELOOP_IMPORT_DIR`         | `importDir`                          |
  * | `EDGELOOP_MODEL`              | `productionModel` (= `pipeline.model`) |
  * | `EDGELOOP_LOCAL_TRAINER`      | `localTrainer` (`0` turns it off)    |
+ * | `EDGELOOP_CLIENT_DIR`         | `browserClient.dir` (the built PWA)  |
+ * | `EDGELOOP_BROWSER_MQTT_URL`   | `browserClient.mqttUrl`              |
+ * | `EDGELOOP_BROWSER_REGISTER`   | `browserClient.selfRegister.enabled` (`0` turns it off) |
  * | `EDGELOOP_LOG_LEVEL`          | `log.level`                          |
  */
 import { type Config, configFor } from './config.js';
@@ -101,6 +104,16 @@ export function configFromEnv(env: Env, base: Config): Config {
     registry: { ...derived.registry, mlflow: { ...derived.registry.mlflow, uri: env.EDGELOOP_MLFLOW_URI || derived.registry.mlflow.uri } },
     releases: { ...derived.releases, keysDir: env.EDGELOOP_KEYS_DIR || derived.releases.keysDir },
     localTrainer: env.EDGELOOP_LOCAL_TRAINER === undefined ? derived.localTrainer : env.EDGELOOP_LOCAL_TRAINER !== '0',
+    browserClient: {
+      ...derived.browserClient,
+      dir: env.EDGELOOP_CLIENT_DIR || derived.browserClient.dir,
+      mqttUrl: env.EDGELOOP_BROWSER_MQTT_URL || derived.browserClient.mqttUrl,
+      selfRegister: {
+        ...derived.browserClient.selfRegister,
+        enabled:
+          env.EDGELOOP_BROWSER_REGISTER === undefined ? derived.browserClient.selfRegister.enabled : env.EDGELOOP_BROWSER_REGISTER !== '0',
+      },
+    },
     log: { level: level as Config['log']['level'] },
   };
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createApi } from './api/app.js';
 import { ImportJobs } from './api/import-jobs.js';
@@ -35,6 +35,8 @@ import { openObjectStore } from './storage/open-object-store.js';
 import { spawnLocalTrainer } from './trainer/local-trainer.js';
 import { startTraining } from './training.js';
 import { TriggerEngine } from './triggers/engine.js';
+
+const DEFAULT_CLIENT_DIR = fileURLToPath(new URL('../../browser-client/dist', import.meta.url));
 
 export { configFromEnv };
 
@@ -180,7 +182,8 @@ export async function startHub(config: Config, options: { log?: Logger } = {}): 
 
     let ready = true;
     const api = createApi({
-      config,
+      // The monorepo's built client unless configured: hub/{src,dist}/main → browser-client/dist.
+      config: { ...config, browserClient: { ...config.browserClient, dir: config.browserClient.dir ?? DEFAULT_CLIENT_DIR } },
       db: database,
       store,
       devices,

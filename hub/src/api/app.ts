@@ -10,6 +10,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { bearerAuth, challengeOf } from './auth.js';
+import { mountClient } from './client-static.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, problemOf } from './problem.js';
 import { type ApiEnv, mountRoutes, pathMatches, type Route } from './route.js';
@@ -84,6 +85,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     bodyLimit: limitBody,
     maxBodyBytes: deps.config.http.bodyLimitBytes,
   });
+  mountClient(app, deps.config.browserClient.dir);
 
   app.notFound((c) => {
     const allowed = allowedMethods(routes, c.req.path);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { exportToOnnx, mnistCnn, mnistPreprocessing } from '@edgeloop/models';
 import { ModelManifestSchema } from '@edgeloop/protocol';
 import type { Hono } from 'hono';
-import { configFor } from '../config.js';
+import { type BrowserClientConfig, configFor } from '../config.js';
 import { importDataset } from '../datasets/import.js';
 import { createSnapshot } from '../datasets/snapshot.js';
 import { DeviceRegistry } from '../fleet/devices.js';
@@ -69,6 +69,7 @@ export interface FixtureOptions {
   /** Replaces the fixture's silent logger. */
   log?: Logger;
   ready?: () => boolean;
+  browserClient?: Partial<BrowserClientConfig>;
 }
 
 /** The API over fresh real parts in a temporary directory. */
@@ -79,6 +80,7 @@ export async function openApiFixture(options: FixtureOptions = {}): Promise<ApiF
   const config = configFor(hub.dir, {
     adminToken: options.token ?? TEST_TOKEN,
     http: { ...base.http, bodyLimitBytes: options.bodyLimitBytes ?? base.http.bodyLimitBytes },
+    browserClient: { ...base.browserClient, ...options.browserClient },
   });
   const devices = new DeviceRegistry(hub.database);
   const queue = new LabellingQueue({ db: hub.database, metrics: hub.metrics });

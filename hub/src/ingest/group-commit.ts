@@ -47,7 +47,7 @@ export type CommitOutcome = 'inserted' | 'duplicate';
 export interface GroupCommit {
   /**
    * Queues a row; resolves after the COMMIT of its group: `duplicate` when a row with its id
-   * already existed (then nothing, not even its annotation, is written). Rejects with
+   * already existed (then only an annotation that sample lacks is written). Rejects with
    * `OVERLOADED` when `maxQueuedSamples` rows are already waiting, and with `DATABASE_FAILED`
    * when the group's transaction failed (the whole group is rolled back).
    */

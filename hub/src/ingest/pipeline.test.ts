@@ -73,6 +73,20 @@ describe('ingest pipeline', () => {
     ]);
   });
 
+  it('records a correction of a sample stored before, once, with a duplicate ack', async () => {
+    h = await startHarness();
+    const bytes = numberedPng(5);
+    await h.ingest.handle(sampleMessage('dev-a', encodeSampleFrame(envelopeOf('dev-a', bytes, png8))));
+    const corrected = envelopeOf('dev-a', bytes, png8, { annotation: { label: 'seven', source: 'user' } });
+    await h.ingest.handle(sampleMessage('dev-a', encodeSampleFrame(corrected)));
+    await h.ingest.handle(sampleMessage('dev-a', encodeSampleFrame(corrected)));
+    expect(h.reader.prepare('SELECT COUNT(*) AS n FROM samples').get()).toEqual({ n: 1 });
+    expect(h.reader.prepare('SELECT sample_id, label, labelled_by FROM labels').all()).toEqual([
+      { sample_id: corrected.sampleId, label: 'seven', labelled_by: 'device:dev-a' },
+    ]);
+    expect(await metricValue(h.metrics.samples, { labels: { outcome: 'duplicate' } })).toBe(2);
+  });
+
   it('acks a duplicate again without storing it twice, also when the copies arrive together', async () => {
     h = await startHarness();
     const s = sample('dev-a', 3);

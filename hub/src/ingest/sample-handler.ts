@@ -101,13 +101,18 @@ export function createSampleHandler(deps: SampleHandlerDeps): (message: DeviceMe
         // Idempotence before the costly put: a sample stored before (its ack was lost) is acked
         // again, not stored again. Staged samples leave this to the commit (ON CONFLICT DO
         // NOTHING, nothing staged): asking here cost ~9 µs a sample while the writer commits.
-        if (exists.get(sampleId) !== undefined) return accept(deviceId, sampleId, 'duplicate', started);
-        await store.put(objectKey, bytes, { contentType: sample.image.mime }).catch((cause: unknown) => {
-          throw cause instanceof HubError ? cause : new HubError('STORAGE_FAILED', `cannot store sample ${sampleId}`, { cause });
-        });
+        // A person's label for a sample stored before still goes to the commit, which records it.
+        const storedBefore = exists.get(sampleId) !== undefined;
+        if (storedBefore && !sample.annotation) return accept(deviceId, sampleId, 'duplicate', started);
+        if (!storedBefore) {
+          await store.put(objectKey, bytes, { contentType: sample.image.mime }).catch((cause: unknown) => {
+            throw cause instanceof HubError ? cause : new HubError('STORAGE_FAILED', `cannot store sample ${sampleId}`, { cause });
+          });
+        }
       }
       // 6. The row (and staged bytes), in a group commit: `duplicate` when the row exists already,
-      // and then nothing is written. 7. The ack, only after that COMMIT.
+      // and then nothing is written but a label a person gave that the sample does not have yet (a
+      // browser's "this is wrong" on an image it sent before). 7. The ack, only after that COMMIT.
       const outcome = await commit.enqueue(row);
       await accept(deviceId, sampleId, outcome === 'inserted' ? 'accepted' : 'duplicate', started);
     } catch (error) {

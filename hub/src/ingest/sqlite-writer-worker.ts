@@ -27,9 +27,13 @@ db.pragma('busy_timeout = 5000');
 const insertSample = db.prepare(workerData.insertSample);
 const insertBlob = db.prepare('INSERT INTO sample_blobs (sample_id, bytes, staged_at) VALUES (?, ?, ?)');
 const insertLabel = db.prepare("INSERT INTO labels (sample_id, label, source, action, labelled_by, labelled_at) VALUES (?, ?, 'device-user', 'annotate', ?, ?)");
+const hasLabel = db.prepare("SELECT 1 FROM labels WHERE sample_id = ? AND label = ? AND labelled_by = ? AND action = 'annotate'");
 const removeBlob = db.prepare('DELETE FROM sample_blobs WHERE sample_id = ?');
 const commit = db.transaction((rows, blobs) => rows.map(([params, annotation, start, length]) => {
-  if (insertSample.run(params).changes === 0) return 'duplicate';
+  if (insertSample.run(params).changes === 0) {
+    if (annotation && hasLabel.get(params[0], annotation[0], annotation[1]) === undefined) insertLabel.run(params[0], annotation[0], annotation[1], params[2]);
+    return 'duplicate';
+  }
   if (start >= 0) insertBlob.run(params[0], blobs.subarray(start, start + length), params[2]);
   if (annotation) insertLabel.run(params[0], annotation[0], annotation[1], params[2]);
   return 'inserted';

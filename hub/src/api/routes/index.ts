@@ -2,6 +2,7 @@
 import type { ApiDeps } from '../deps.js';
 import { buildOpenApi } from '../openapi.js';
 import type { Route } from '../route.js';
+import { browserRoutes } from './browser.js';
 import { classifyRoutes } from './classify.js';
 import { datasetRoutes } from './datasets.js';
 import { deviceRoutes } from './devices.js';
@@ -36,6 +37,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     ...registryRoutes(deps),
     ...releaseRoutes(deps),
     ...triggerRoutes(deps),
+    ...browserRoutes(deps),
     ...(deps.training?.routes() ?? []),
   );
   return routes;
