@@ -18,6 +18,7 @@ export { defaultPipelineConfig, type PipelineConfig } from './pipeline/config.js
 export { createTrainingServices, type TrainingServices, type TrainingServicesOptions } from './pipeline/services.js';
 export { defaultRegistryConfig } from './registry/config.js';
 export { KeyDir } from './releases/keys.js';
+export { ReleaseRepository } from './releases/repository.js';
 export { repositoryPathFor, trackOf } from './rollout/cohort.js';
 export { defaultRolloutConfig } from './rollout/config.js';
 export { FsObjectStore } from './storage/fs.js';

@@ -52,3 +52,30 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
   }
   return out;
 }
+
+/**
+ * Why the TUF verifier (`tuf/`) refused an update, one code per kind of check (TUF specification
+ * §5): the metadata's form, its signatures, versions going down, expiry (freeze), the hash and
+ * length its parent role signed, size caps, and the repository not having or not serving a file.
+ */
+export type TufErrorCode =
+  | 'TUF_BAD_METADATA'
+  | 'TUF_BAD_SIGNATURE'
+  | 'TUF_ROLLBACK'
+  | 'TUF_EXPIRED'
+  | 'TUF_BAD_HASH'
+  | 'TUF_BAD_LENGTH'
+  | 'TUF_TOO_LARGE'
+  | 'TUF_NOT_FOUND'
+  | 'TUF_FETCH_FAILED';
+
+/** A refused TUF refresh or target download; `cause` holds what failed underneath, if anything. */
+export class TufError extends Error {
+  override readonly name = 'TufError';
+  readonly code: TufErrorCode;
+
+  constructor(code: TufErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+  }
+}

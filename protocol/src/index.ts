@@ -25,3 +25,4 @@ export * from './schemas/status.js';
 export * from './schemas/telemetry.js';
 export * from './telemetry-window.js';
 export * from './topics.js';
+export * from './tuf/index.js';

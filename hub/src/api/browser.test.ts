@@ -34,7 +34,7 @@ describe('client configuration', () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
       v: 1,
-      tuf: { base: '/tuf/', initialRoot: '/tuf/1.root.json' },
+      tuf: { base: '/tuf/', initialRoot: '/tuf/metadata/1.root.json' },
       mqtt: { url: 'ws://hub.example:18083' },
       registerUrl: '/browser/register',
       updatePollSeconds: 300,

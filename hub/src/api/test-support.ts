@@ -13,6 +13,7 @@ import type { Hono } from 'hono';
 import { type BrowserClientConfig, configFor } from '../config.js';
 import { importDataset } from '../datasets/import.js';
 import { createSnapshot } from '../datasets/snapshot.js';
+import type { OpenDatabase } from '../db/open.js';
 import { DeviceRegistry } from '../fleet/devices.js';
 import { sampleObjectKey } from '../ingest/sample-handler.js';
 import { type Classifier, loadOnnxClassifier } from '../labeling/classifier.js';
@@ -20,6 +21,7 @@ import { LabellingQueue } from '../labeling/queue.js';
 import { insertSample, labelSample, noisePng, openTestHub, sha256, type TestHub } from '../labeling/test-support.js';
 import type { Logger } from '../log.js';
 import { createApi } from './app.js';
+import type { ApiDeps } from './deps.js';
 import { ImportJobs } from './import-jobs.js';
 import type { ApiEnv, Route } from './route.js';
 import { apiRoutes } from './routes/index.js';
@@ -70,6 +72,8 @@ export interface FixtureOptions {
   log?: Logger;
   ready?: () => boolean;
   browserClient?: Partial<BrowserClientConfig>;
+  /** The trigger engine for the trigger routes, made over the fixture's database. */
+  triggers?: (hub: { database: OpenDatabase; log: Logger }) => ApiDeps['triggers'];
 }
 
 /** The API over fresh real parts in a temporary directory. */
@@ -100,6 +104,7 @@ export async function openApiFixture(options: FixtureOptions = {}): Promise<ApiF
     metrics: hub.metrics,
     log: hub.log,
     ready: options.ready ?? (() => true),
+    triggers: options.triggers?.(hub),
   };
   return { ...hub, app: createApi(deps), routes: apiRoutes(deps), devices, queue, importRoot, imports };
 }

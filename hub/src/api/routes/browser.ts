@@ -28,7 +28,11 @@ const ClientConfigSchema = z.object({
   model: z.string().nullable().describe('The model the client runs and updates'),
   tuf: z.object({
     base: z.string().describe('The TUF repository (stable track), relative to the page'),
-    initialRoot: z.string().describe('The root the client trusts first (1.root.json)'),
+    initialRoot: z
+      .string()
+      .describe(
+        'The root the client trusts first (metadata/1.root.json); metadata lives under `<base>metadata/`, targets under `<base>targets/`',
+      ),
   }),
   mqtt: z.object({ url: z.string() }).nullable().describe('MQTT over WebSocket; null when the broker has no WebSocket listener'),
   registerUrl: z.string().nullable().describe('Where a browser gets its device credentials; null when self-registration is off'),
@@ -96,7 +100,7 @@ export function browserRoutes(deps: ApiDeps): Route[] {
         return c.json({
           v: 1 as const,
           model: config.pipeline.model || null,
-          tuf: { base: `/${TUF_PREFIX}`, initialRoot: `/${TUF_PREFIX}1.root.json` },
+          tuf: { base: `/${TUF_PREFIX}`, initialRoot: `/${TUF_PREFIX}metadata/1.root.json` },
           mqtt: (() => {
             const url = mqttUrlFor(config, deps, c.req.url);
             return url ? { url } : null;

@@ -1,20 +1,15 @@
 /**
  * POST /training/trigger and GET /triggers/firings on the hub's real API app (`createApi` over real
- * parts: its request ids, bearer auth and error bodies), with the trigger routes mounted onto it
- * the way `mountRoutes` mounts every route. When the lead adds `triggerRoutes` to `apiRoutes`, the
- * extra mount here becomes unnecessary.
+ * parts: its request ids, bearer auth and error bodies) with a real trigger engine.
  */
-import { bodyLimit } from 'hono/body-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelemetryStore } from '../../fleet/telemetry-store.js';
 import { triggerConfig } from '../../triggers/config.js';
 import { TriggerEngine } from '../../triggers/engine.js';
 import type { Firing } from '../../triggers/firings.js';
 import { TestClock } from '../../triggers/test-support.js';
-import { bearerAuth } from '../auth.js';
 import { buildOpenApi } from '../openapi.js';
-import { mountRoutes } from '../route.js';
-import { type ApiFixture, auth, openApiFixture, TEST_TOKEN } from '../test-support.js';
+import { type ApiFixture, auth, openApiFixture } from '../test-support.js';
 import { API_INFO } from './index.js';
 import { triggerRoutes } from './triggers.js';
 
@@ -27,22 +22,21 @@ const clock = new TestClock(Date.parse('2026-03-02T00:00:00.000Z'));
 const handed: Firing[] = [];
 
 beforeAll(async () => {
-  f = await openApiFixture();
-  engine = new TriggerEngine({
-    db: f.database,
-    config: triggerConfig({ manual: { cooldownMs: 10 * MIN } }),
-    telemetry: new TelemetryStore(f.database),
-    lastTraining: () => ({ at: '2026-03-01T00:00:00.000Z', datasetId: 'd1' }),
-    onFire: (firing) => {
-      handed.push(firing);
+  f = await openApiFixture({
+    triggers: (hub) => {
+      engine = new TriggerEngine({
+        db: hub.database,
+        config: triggerConfig({ manual: { cooldownMs: 10 * MIN } }),
+        telemetry: new TelemetryStore(hub.database),
+        lastTraining: () => ({ at: '2026-03-01T00:00:00.000Z', datasetId: 'd1' }),
+        onFire: (firing) => {
+          handed.push(firing);
+        },
+        log: hub.log,
+        now: clock.now,
+      });
+      return engine;
     },
-    log: f.log,
-    now: clock.now,
-  });
-  mountRoutes(f.app, triggerRoutes({ triggers: engine }), {
-    authorize: bearerAuth(TEST_TOKEN),
-    bodyLimit: (maxSize) => bodyLimit({ maxSize }),
-    maxBodyBytes: 64 * 1024,
   });
 });
 afterAll(async () => {
