@@ -23,6 +23,7 @@ export default defineConfig({
       project('models', 300_000),
       project('hub', 180_000),
       project('edge-agent', 180_000),
+      project('browser-client', 180_000),
       project('tests', 300_000),
     ],
   },

@@ -6,12 +6,12 @@
  * Environment: EDGELOOP_BENCH_RUNS (timed batch-1 runs, default 500).
  */
 import { hasChromium } from '@edgeloop/tests/support/chromium';
+import { runInOrtWeb } from '@edgeloop/tests/support/ort-web';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { mnistCnn } from '../src/architectures.js';
 import { exportToOnnx } from '../src/export/onnx.js';
 import { selectBackend } from '../src/train/backend.js';
-import { runInOrtWeb } from '../test/ort-web.js';
 import { printTable, ratio, writeResults } from './report.js';
 
 const runs = Number(process.env.EDGELOOP_BENCH_RUNS ?? 500);

@@ -7,8 +7,9 @@
  * One worker per database file, shared by the group commit and the blob spiller, so that their
  * writes queue on one connection instead of contending for SQLite's write lock. It starts on the
  * first write and exits after {@link IDLE_CLOSE_MS} without one: a hub under load keeps it, tests
- * and idle hubs do not hold threads and file handles. The thread is unref'd: a transaction cut off
- * by process exit is rolled back by SQLite, and nothing was acknowledged for it.
+ * and idle hubs do not hold threads and file handles. The thread is referenced only while a caller
+ * awaits it, so an idle writer never keeps a process alive (and a transaction cut off by process
+ * exit is rolled back by SQLite, with nothing acknowledged for it).
  */
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -110,7 +111,10 @@ function createWriter(path: string): SqliteWriter {
       if (!p) return;
       if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
       else p.resolve(m.value);
-      if (pending.size === 0) idleSoon();
+      if (pending.size === 0) {
+        w.unref();
+        idleSoon();
+      }
     });
     // A worker that dies fails what it had; the next write starts a new one.
     const died = (error: unknown) => {
@@ -138,6 +142,9 @@ function createWriter(path: string): SqliteWriter {
   function call<T>(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
     clearTimeout(idle);
     worker ??= start();
+    // Referenced while it owes an answer: an unreferenced thread lets the process exit under a
+    // caller still awaiting its COMMIT.
+    worker.ref();
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -167,7 +174,9 @@ function createWriter(path: string): SqliteWriter {
       const w = worker;
       if (!w) return;
       worker = undefined;
-      // The thread answers what it was sent before it reads `close`, then exits.
+      // The thread answers what it was sent before it reads `close`, then exits; it stays
+      // referenced until then, or a process with nothing else to do would exit under this await.
+      w.ref();
       const exited = once(w, 'exit');
       w.postMessage({ op: 'close' });
       await exited;

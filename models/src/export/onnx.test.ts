@@ -1,10 +1,10 @@
 import { mulberry32 } from '@edgeloop/protocol';
 import { hasChromium } from '@edgeloop/tests/support/chromium';
 import { requirePart } from '@edgeloop/tests/support/ci';
+import { runInOrtWeb } from '@edgeloop/tests/support/ort-web';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runInOrtWeb } from '../../test/ort-web.js';
 import { mnistCnn, rgbCnn } from '../architectures.js';
 import { selectBackend } from '../train/backend.js';
 import { exportToOnnx } from './onnx.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { launchChromium, serveStatic } from '@edgeloop/tests/support/chromium';
+import { launchChromium, serveStatic } from './chromium.js';
 
 const ortDist = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web')), '/');
 
