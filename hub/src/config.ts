@@ -126,6 +126,12 @@ export interface Config {
   /** Spawn one local trainer worker (`npm start`); remote workers use `edgeloop-trainer`. */
   localTrainer: boolean;
   browserClient: BrowserClientConfig;
+  /**
+   * `mnist`: with no champion yet, import the bundled MNIST digits and train, gate and release a
+   * first model at start (what `npm start` does). `none` (the default for embedded uses) waits for
+   * data and triggers.
+   */
+  bootstrap: 'none' | 'mnist';
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -172,9 +178,17 @@ export function configFor(dataDir: string, overrides: Partial<Config> = {}): Con
     pipeline: structuredClone(defaultPipelineConfig),
     localTrainer: true,
     browserClient: { updatePollSeconds: 300, selfRegister: { enabled: true, perAddressPerHour: 20, totalPerHour: 600 } },
+    bootstrap: 'none',
     log: { level: 'info' },
     ...overrides,
   };
 }
 
-export const defaultConfig: Config = configFor('./.edgeloop');
+/**
+ * What `npm start` runs: everything under `./.edgeloop`, and a first model trained on the bundled
+ * MNIST digits at first start (the model is called `digits`).
+ */
+export const defaultConfig: Config = (() => {
+  const base = configFor('./.edgeloop');
+  return { ...base, bootstrap: 'mnist', productionModel: 'digits', pipeline: { ...base.pipeline, model: 'digits' } };
+})();

@@ -28,6 +28,8 @@
  * | `EDGELOOP_CLIENT_DIR`         | `browserClient.dir` (the built PWA)  |
  * | `EDGELOOP_BROWSER_MQTT_URL`   | `browserClient.mqttUrl`              |
  * | `EDGELOOP_BROWSER_REGISTER`   | `browserClient.selfRegister.enabled` (`0` turns it off) |
+ * | `EDGELOOP_BOOTSTRAP`          | `bootstrap` (`mnist` or `none`)      |
+ * | `EDGELOOP_TRAIN_EPOCHS`       | `pipeline.trainParams.epochs`        |
  * | `EDGELOOP_LOG_LEVEL`          | `log.level`                          |
  */
 import { type Config, configFor } from './config.js';
@@ -41,6 +43,12 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new HubError('BAD_CONFIG', `${name} must be an integer ≥ ${min}, got "${raw}"`);
   return value;
+}
+
+function bootstrapOf(raw: string | undefined, fallback: Config['bootstrap']): Config['bootstrap'] {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'mnist' && raw !== 'none') throw new HubError('BAD_CONFIG', `EDGELOOP_BOOTSTRAP must be mnist or none, got "${raw}"`);
+  return raw;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -100,7 +108,14 @@ export function configFromEnv(env: Env, base: Config): Config {
     classifierModelDir: env.EDGELOOP_CLASSIFIER_DIR || derived.classifierModelDir,
     importDir: env.EDGELOOP_IMPORT_DIR || derived.importDir,
     productionModel: model,
-    pipeline: { ...derived.pipeline, model },
+    pipeline: {
+      ...derived.pipeline,
+      model,
+      trainParams: {
+        ...derived.pipeline.trainParams,
+        epochs: int(env, 'EDGELOOP_TRAIN_EPOCHS', Number(derived.pipeline.trainParams.epochs ?? 10), 1),
+      },
+    },
     registry: { ...derived.registry, mlflow: { ...derived.registry.mlflow, uri: env.EDGELOOP_MLFLOW_URI || derived.registry.mlflow.uri } },
     releases: { ...derived.releases, keysDir: env.EDGELOOP_KEYS_DIR || derived.releases.keysDir },
     localTrainer: env.EDGELOOP_LOCAL_TRAINER === undefined ? derived.localTrainer : env.EDGELOOP_LOCAL_TRAINER !== '0',
@@ -114,6 +129,7 @@ export function configFromEnv(env: Env, base: Config): Config {
           env.EDGELOOP_BROWSER_REGISTER === undefined ? derived.browserClient.selfRegister.enabled : env.EDGELOOP_BROWSER_REGISTER !== '0',
       },
     },
+    bootstrap: bootstrapOf(env.EDGELOOP_BOOTSTRAP, derived.bootstrap),
     log: { level: level as Config['log']['level'] },
   };
 }

@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createApi } from './api/app.js';
 import { ImportJobs } from './api/import-jobs.js';
+import { bootstrapFirstModel } from './bootstrap.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { connectExternalBroker } from './broker/external.js';
 import type { HubBroker } from './broker/hub-broker.js';
@@ -30,6 +31,7 @@ import { PreAnnotator } from './labeling/pre-annotate.js';
 import { LabellingQueue } from './labeling/queue.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type HubMetrics } from './metrics.js';
+import { adminTokenFor, startBanner } from './start-banner.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { openObjectStore } from './storage/open-object-store.js';
 import { spawnLocalTrainer } from './trainer/local-trainer.js';
@@ -52,6 +54,8 @@ export interface Hub {
   ingest: Ingest;
   /** Where clients reach the hub. */
   urls: { http: string; mqtt: string; ws?: string };
+  /** With `bootstrap: 'mnist'`, resolves once the first model is live (at once otherwise). */
+  firstModel: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -221,6 +225,19 @@ export async function startHub(config: Config, options: { log?: Logger } = {}): 
     }
     const urls = { http: `http://${config.http.host}:${port}`, ...broker.urls };
     log.info({ urls, objectStore: store.description, database: config.databasePath }, 'hub started');
+    let firstModel: Promise<void> = Promise.resolve();
+    if (config.bootstrap === 'mnist') {
+      const boot = bootstrapFirstModel({
+        db: database,
+        store,
+        log,
+        model: config.pipeline.model,
+        services: training.services,
+        triggers: engine,
+      });
+      cleanups.push(() => boot.stop());
+      firstModel = boot.done;
+    }
 
     let closing: Promise<void> | undefined;
     return {
@@ -233,6 +250,7 @@ export async function startHub(config: Config, options: { log?: Logger } = {}): 
       broker,
       ingest,
       urls,
+      firstModel,
       close: () => {
         closing ??= closeAll().then(() => log.info('hub stopped'));
         return closing;
@@ -244,27 +262,55 @@ export async function startHub(config: Config, options: { log?: Logger } = {}): 
   }
 }
 
-/** Runs a hub from the environment until SIGTERM or SIGINT. */
-async function runFromEnvironment(): Promise<void> {
-  const config = configFromEnv(process.env, defaultConfig);
+/** Runs a hub from the environment until SIGTERM or SIGINT; `--demo` adds the simulated fleet. */
+async function runFromEnvironment(argv: string[]): Promise<void> {
+  const demo = argv.includes('--demo');
+  const base = configFromEnv(process.env, defaultConfig);
+  const config = { ...base, adminToken: adminTokenFor(base) };
   const hub = await startHub(config);
-  // One line on stdout that tools (tests, the fleet simulator) can wait for.
+  // One line on stdout that tools (tests, the fleet simulator) can wait for; the banner is for people.
   process.stdout.write(`${JSON.stringify({ event: 'ready', urls: hub.urls })}\n`);
+  process.stderr.write(`${startBanner({ urls: hub.urls, token: config.adminToken, config, demo })}\n`);
+  let stopDemo: (() => Promise<void>) | undefined;
+  hub.firstModel
+    .then(
+      async () => {
+        process.stdout.write(`${JSON.stringify({ event: 'model-ready', model: config.pipeline.model })}\n`);
+        if (!demo) return;
+        // The simulator lives in the loadtests workspace (a development part), so it is loaded only here.
+        const specifier = '@edgeloop/loadtests/demo';
+        const { runDemo } = (await import(specifier)) as {
+          runDemo(o: { hubUrl: string; mqttUrl: string; adminToken: string; model: string }): Promise<{ stop(): Promise<void> }>;
+        };
+        const running = await runDemo({
+          hubUrl: hub.urls.http,
+          mqttUrl: hub.urls.mqtt,
+          adminToken: config.adminToken,
+          model: config.pipeline.model,
+        });
+        stopDemo = () => running.stop();
+      },
+      () => {}, // logged by the bootstrap
+    )
+    .catch((err: unknown) => hub.log.error({ err }, 'the demo could not start'));
   const stop = (signal: string) => {
     hub.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
-    hub.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    Promise.resolve(stopDemo?.())
+      .catch(() => {})
+      .then(() => hub.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runFromEnvironment().catch((error: unknown) => {
+  runFromEnvironment(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`edgeloop-hub: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });

@@ -21,7 +21,8 @@ export { apiRoutes };
 
 /** A client's request id is kept only if it is short and plain (it lands in every log line). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const QUIET_ROUTES = new Set(['/health', '/metrics']);
+// Probes, scrapes, trainer workers' lease polls and their per-sample downloads: many, routine.
+const QUIET_ROUTES = new Set(['/health', '/metrics', '/jobs/lease', '/jobs/{id}/heartbeat', '/jobs/{id}/samples/{sampleId}']);
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function requestContext(deps: ApiDeps): MiddlewareHandler<ApiEnv> {

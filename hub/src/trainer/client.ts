@@ -6,6 +6,11 @@
 import type { DatasetManifest } from '../datasets/manifest.js';
 import type { JobRecord } from '../jobs/types.js';
 
+const RETRIES = 4;
+const RETRY_STATUSES = new Set([408, 429, 503]);
+const backoff = (attempt: number) => 500 * 2 ** attempt;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export interface Lease {
   job: Omit<JobRecord, 'leaseId'>;
   leaseId: string;
@@ -87,7 +92,39 @@ export class HubClient {
     return this.request(method, `/jobs/${lease.job.id}/${what}?lease=${lease.leaseId}`, body, contentType);
   }
 
+  /**
+   * One call, retried (with backoff) when the hub says it did not process it: 408 (the request did
+   * not arrive in time: a worker whose event loop was busy training can stall its own upload), 429
+   * and 503; a GET also after a network error. Other answers are final.
+   */
   private async request(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= RETRIES;
+      let res: Response;
+      try {
+        res = await this.once(method, path, body, contentType);
+      } catch (error) {
+        if (last || method !== 'GET' || error instanceof LeaseLost || error instanceof HubClientError) throw error;
+        await sleep(backoff(attempt));
+        continue;
+      }
+      if (last || !RETRY_STATUSES.has(res.status)) return this.check(res, method, path);
+      await res.body?.cancel();
+      await sleep(backoff(attempt));
+    }
+  }
+
+  private async check(res: Response, method: string, path: string): Promise<Response> {
+    if (res.status === 409) {
+      const text = await res.text();
+      throw new LeaseLost(`the hub refused ${method} ${path.split('?')[0]}: ${text.slice(0, 300)}`);
+    }
+    if (!res.ok)
+      throw new HubClientError(`${method} ${path.split('?')[0]} answered ${res.status}: ${(await res.text()).slice(0, 300)}`, res.status);
+    return res;
+  }
+
+  private once(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}` };
     let payload: BodyInit | undefined;
     if (body instanceof Uint8Array) {
@@ -97,18 +134,11 @@ export class HubClient {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
-    const res = await fetch(`${this.base}${path}`, {
+    return fetch(`${this.base}${path}`, {
       method,
       headers,
       ...(payload !== undefined ? { body: payload } : {}),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
     });
-    if (res.status === 409) {
-      const text = await res.text();
-      throw new LeaseLost(`the hub refused ${method} ${path.split('?')[0]}: ${text.slice(0, 300)}`);
-    }
-    if (!res.ok)
-      throw new HubClientError(`${method} ${path.split('?')[0]} answered ${res.status}: ${(await res.text()).slice(0, 300)}`, res.status);
-    return res;
   }
 }
