@@ -25,6 +25,7 @@ export default defineConfig({
       project('edge-agent', 180_000),
       project('browser-client', 180_000),
       project('tests', 300_000),
+      project('loadtests', 180_000),
     ],
   },
 });

@@ -16,6 +16,8 @@ export type BootstrapMode = 'none' | 'mnist';
 
 export interface BootstrapDeps extends ImportDeps {
   model: string;
+  /** Digits per class to import (default: all). */
+  perClass?: number;
   services: Pick<TrainingServices, 'models' | 'pipeline' | 'rollout'>;
   triggers: Pick<TriggerEngine, 'manual'>;
   log: Logger;
@@ -43,9 +45,10 @@ export function bootstrapFirstModel(deps: BootstrapDeps, pollMs = 1_000): Bootst
     if (!firingId) {
       const labelled = deps.db.sqlite.prepare('SELECT count(*) AS n FROM labels').get() as { n: number };
       if (labelled.n === 0) {
-        log.info('first start: importing the bundled MNIST digits (10,000 labelled images)');
+        log.info({ perClass: deps.perClass ?? 1000 }, 'first start: importing the bundled MNIST digits');
         // The importer logs its own progress.
-        const report = await importDataset(deps, { kind: 'mnist' }, { actor: ACTOR });
+        const source = deps.perClass ? { kind: 'mnist' as const, perClass: deps.perClass } : { kind: 'mnist' as const };
+        const report = await importDataset(deps, source, { actor: ACTOR });
         log.info({ imported: report.imported, duplicates: report.duplicates }, 'MNIST imported');
       }
       const fired = await deps.triggers.manual({ actor: ACTOR, reason: 'the first model, trained on the bundled MNIST digits' });

@@ -132,6 +132,8 @@ export interface Config {
    * data and triggers.
    */
   bootstrap: 'none' | 'mnist';
+  /** With `bootstrap: 'mnist'`, import only this many digits per class (default: all 1,000). */
+  bootstrapPerClass?: number;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 

@@ -234,6 +234,7 @@ export async function startHub(config: Config, options: { log?: Logger } = {}): 
         model: config.pipeline.model,
         services: training.services,
         triggers: engine,
+        ...(config.bootstrapPerClass ? { perClass: config.bootstrapPerClass } : {}),
       });
       cleanups.push(() => boot.stop());
       firstModel = boot.done;

@@ -39,6 +39,13 @@ const columns = {
   note: devices.note,
 };
 
+/**
+ * Read-then-write transactions take the write lock up front: a deferred one that reads first and
+ * then finds another connection writing (the ingest thread commits all the time) fails with
+ * SQLITE_BUSY at once instead of waiting out `busy_timeout`.
+ */
+const IMMEDIATE = { behavior: 'immediate' } as const;
+
 export class DeviceRegistry {
   private readonly now: () => Date;
 
@@ -72,7 +79,7 @@ export class DeviceRegistry {
           .run();
       const action = existing ? 'device.reissue' : 'device.create';
       tx.insert(auditLog).values({ at, actor, action, subject: deviceId, detail: null }).run();
-    });
+    }, IMMEDIATE);
     return { deviceId, secret };
   }
 
@@ -87,7 +94,7 @@ export class DeviceRegistry {
       tx.update(devices).set({ revokedAt: at }).where(eq(devices.id, deviceId)).run();
       tx.insert(auditLog).values({ at, actor, action: 'device.revoke', subject: deviceId, detail: null }).run();
       return { ...existing, revokedAt: at };
-    });
+    }, IMMEDIATE);
   }
 
   get(deviceId: string): DeviceRecord | undefined {
@@ -128,7 +135,7 @@ export class DeviceRegistry {
       tx.insert(auditLog)
         .values({ at: this.now().toISOString(), actor: `device:${deviceId}`, action: 'device.model', subject: deviceId, detail })
         .run();
-    });
+    }, IMMEDIATE);
   }
 
   /** Credentials of every unrevoked device, for generating an external broker's password file. */

@@ -95,7 +95,7 @@ export class HubClient {
   /**
    * One call, retried (with backoff) when the hub says it did not process it: 408 (the request did
    * not arrive in time: a worker whose event loop was busy training can stall its own upload), 429
-   * and 503; a GET also after a network error. Other answers are final.
+   * and 503, and after a network error. Other answers are final.
    */
   private async request(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
@@ -104,7 +104,10 @@ export class HubClient {
       try {
         res = await this.once(method, path, body, contentType);
       } catch (error) {
-        if (last || method !== 'GET' || error instanceof LeaseLost || error instanceof HubClientError) throw error;
+        // A network failure is retried for any method: the usual one is a pooled keep-alive socket
+        // the hub closed while this worker's event loop was busy training (its own idle timer could
+        // not run), so the request never reached the hub. The job calls tolerate a repeat.
+        if (last || error instanceof LeaseLost || error instanceof HubClientError) throw error;
         await sleep(backoff(attempt));
         continue;
       }

@@ -13,13 +13,17 @@ export interface LocalTrainer {
 
 export function spawnLocalTrainer(hubUrl: string, token: string, log: Logger): LocalTrainer {
   // Under tsx (development, tests) the sources run; a build runs dist/.
-  const cli = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './cli.ts' : './cli.js', import.meta.url));
+  const fromSource = import.meta.url.endsWith('.ts');
+  const cli = fileURLToPath(new URL(fromSource ? './cli.ts' : './cli.js', import.meta.url));
+  // The sources need tsx and the source condition; a host that loads TypeScript some other way
+  // (vitest) does not pass them in its execArgv.
+  const loader = fromSource && !process.execArgv.some((a) => a.includes('tsx')) ? ['--conditions=@edgeloop/source', '--import', 'tsx'] : [];
   let child: ChildProcess | undefined;
   let stopping = false;
   let delay = 1_000;
   const start = () => {
     const startedAt = Date.now();
-    child = spawn(process.execPath, [...process.execArgv, cli, '--hub', hubUrl, '--name', 'local-trainer'], {
+    child = spawn(process.execPath, [...process.execArgv, ...loader, cli, '--hub', hubUrl, '--name', 'local-trainer'], {
       env: { ...process.env, EDGELOOP_TRAINER_TOKEN: token },
       // The IPC channel closes when the hub dies, however it dies: the worker then stops.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
