@@ -10,7 +10,7 @@
  * --score (margin | entropy | least_confidence), --target, --backend (wasm by default: the same
  * numbers on every machine).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { printTable, ROOT, writeResults } from '@edgeloop/tests/support/bench-report';
@@ -104,13 +104,35 @@ printTable('Summary', [
       .join(', '),
   },
 ]);
+// The system half: seconds from a trigger firing to every agent running the retrained model, as
+// tests/test/loop.test.ts measured it with a real hub, its worker and 20 agents (CI runs the tests
+// before the benchmarks). Taken only if it was measured within the last 6 hours.
+const systemFile = join(ROOT, 'bench-results', 'loop-system.json');
+if (existsSync(systemFile)) {
+  const system = JSON.parse(readFileSync(systemFile, 'utf8')) as { generatedAt: string; seconds_trigger_to_fleet: number; note: string };
+  if (Date.now() - Date.parse(system.generatedAt) < 6 * 3_600_000) {
+    r.seconds_trigger_to_fleet = system.seconds_trigger_to_fleet;
+    r.seconds_trigger_to_fleet_note = `${system.note} (at ${system.generatedAt})`;
+    const goal = r.goals.seconds_trigger_to_fleet;
+    goal.value = system.seconds_trigger_to_fleet;
+    goal.met = system.seconds_trigger_to_fleet <= goal.goal;
+    goal.note = 'tests/test/loop.test.ts';
+  }
+}
 printTable(
   'Goals',
   Object.entries(r.goals).map(([goal, g]) => ({
     goal,
     target: goal === 'final_accuracy' ? `≥ ${pct(g.goal)}` : goal === 'label_efficiency' ? `≥ ${g.goal}×` : `≤ ${g.goal} s`,
-    value: g.value === null ? '-' : goal === 'final_accuracy' ? pct(g.value) : times(g.value),
-    met: g.met === null ? 'measured by the system run' : g.met ? 'yes' : 'NO',
+    value:
+      g.value === null
+        ? '-'
+        : goal === 'final_accuracy'
+          ? pct(g.value)
+          : goal === 'label_efficiency'
+            ? times(g.value)
+            : `${g.value.toFixed(0)} s`,
+    met: g.met === null ? 'not measured (run tests/test/loop.test.ts)' : g.met ? 'yes' : 'NO',
   })),
 );
 

@@ -41,7 +41,7 @@ export interface Summary {
   goals: {
     label_efficiency: { goal: number; value: number | null; met: boolean };
     final_accuracy: { goal: number; value: number; met: boolean };
-    seconds_trigger_to_fleet: { goal: number; value: null; met: null; note: string };
+    seconds_trigger_to_fleet: { goal: number; value: number | null; met: boolean | null; note: string };
   };
 }
 
