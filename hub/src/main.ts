@@ -263,51 +263,89 @@ export async function startHub(config: Config, options: { log?: Logger } = {}): 
   }
 }
 
+/**
+ * The demo's quicker loop: the production defaults wait for 500 new labels, then 5 minutes, at
+ * most once every 6 hours, and watch a canary for 30 minutes; a demo shows a whole loop in a few.
+ */
+export function demoConfig(config: Config): Config {
+  const { triggers, pipeline } = config;
+  return {
+    ...config,
+    triggers: { ...triggers, debounceMs: 10_000, cooldownMs: 120_000, newLabels: { ...triggers.newLabels, minCount: 300 } },
+    pipeline: { ...pipeline, rollout: { ...pipeline.rollout, watchMs: 60_000, minPredictions: 100, tickMs: 5_000 } },
+  };
+}
+
 /** Runs a hub from the environment until SIGTERM or SIGINT; `--demo` adds the simulated fleet. */
 async function runFromEnvironment(argv: string[]): Promise<void> {
   const demo = argv.includes('--demo');
-  const base = configFromEnv(process.env, defaultConfig);
-  const config = { ...base, adminToken: adminTokenFor(base) };
-  const hub = await startHub(config);
-  // One line on stdout that tools (tests, the fleet simulator) can wait for; the banner is for people.
-  process.stdout.write(`${JSON.stringify({ event: 'ready', urls: hub.urls })}\n`);
-  process.stderr.write(`${startBanner({ urls: hub.urls, token: config.adminToken, config, demo })}\n`);
+  // Signals are handled from the first moment: one that arrives while the hub starts stops it as
+  // soon as it has started, gracefully, instead of killing it half-open.
+  let hub: Hub | undefined;
   let stopDemo: (() => Promise<void>) | undefined;
-  hub.firstModel
-    .then(
-      async () => {
-        process.stdout.write(`${JSON.stringify({ event: 'model-ready', model: config.pipeline.model })}\n`);
-        if (!demo) return;
-        // The simulator lives in the loadtests workspace (a development part), so it is loaded only here.
-        const specifier = '@edgeloop/loadtests/demo';
-        const { runDemo } = (await import(specifier)) as {
-          runDemo(o: { hubUrl: string; mqttUrl: string; adminToken: string; model: string }): Promise<{ stop(): Promise<void> }>;
-        };
-        const running = await runDemo({
-          hubUrl: hub.urls.http,
-          mqttUrl: hub.urls.mqtt,
-          adminToken: config.adminToken,
-          model: config.pipeline.model,
-        });
-        stopDemo = () => running.stop();
-      },
-      () => {}, // logged by the bootstrap
-    )
-    .catch((err: unknown) => hub.log.error({ err }, 'the demo could not start'));
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    if (!hub) return; // handled right after the start
     hub.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
+    const running = hub;
     Promise.resolve(stopDemo?.())
       .catch(() => {})
-      .then(() => hub.close())
+      .then(() => running.close())
       .then(
         () => process.exit(0),
         () => process.exit(1),
       );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const fromEnv = configFromEnv(process.env, defaultConfig);
+  const base = demo ? demoConfig(fromEnv) : fromEnv;
+  const config = { ...base, adminToken: adminTokenFor(base) };
+  hub = await startHub(config);
+  if (stopping) {
+    stopping = false;
+    stop('a signal during start');
+    return;
+  }
+  const started = hub;
+  // One line on stdout that tools (tests, the fleet simulator) can wait for; the banner is for people.
+  process.stdout.write(`${JSON.stringify({ event: 'ready', urls: started.urls })}\n`);
+  process.stderr.write(`${startBanner({ urls: started.urls, token: config.adminToken, config, demo })}\n`);
+  started.firstModel
+    .then(
+      async () => {
+        process.stdout.write(`${JSON.stringify({ event: 'model-ready', model: config.pipeline.model })}\n`);
+        if (!demo || stopping) return;
+        // The simulator lives in the loadtests workspace (a development part), so it is loaded only here.
+        const specifier = '@edgeloop/loadtests';
+        const { runDemo } = (await import(specifier)) as {
+          runDemo(o: {
+            hubUrl: string;
+            mqttUrl: string;
+            adminToken: string;
+            model: string;
+            canaryPercent: number;
+            cohortSalt: string;
+          }): Promise<{ stop(): Promise<void> }>;
+        };
+        const running = await runDemo({
+          hubUrl: started.urls.http,
+          mqttUrl: started.urls.mqtt,
+          adminToken: config.adminToken,
+          model: config.pipeline.model,
+          canaryPercent: config.pipeline.rollout.canaryPercent,
+          cohortSalt: config.pipeline.rollout.cohortSalt,
+        });
+        stopDemo = () => running.stop();
+      },
+      () => {}, // logged by the bootstrap
+    )
+    .catch((err: unknown) => started.log.error({ err }, 'the demo could not start'));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -47,7 +47,7 @@ export function startBanner(o: {
     `  4. watch training:       ${api}/pipeline/runs   and   ${api}/runs`,
     `  5. watch the rollout:    ${api}/rollouts`,
     o.demo
-      ? 'Demo: a simulated fleet and a simulated labelling oracle are starting (marked [simulation] in the log).'
+      ? 'Demo: a simulated fleet and a simulated labelling oracle start once the first model is live (marked [simulation] in the log); a retrain fires after 300 new labels (cool-down 2 min) and a canary is watched for 1 min.'
       : 'Add a simulated fleet with: npm start -- --demo',
     '',
   ];

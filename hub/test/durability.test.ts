@@ -49,8 +49,10 @@ test(`every acked sample survives ${KILLS} SIGKILLs (${SAMPLES} samples, seed ${
     EDGELOOP_MQTT_RATE: '5000',
     EDGELOOP_MQTT_BURST: '5000',
     EDGELOOP_LOG_LEVEL: 'warn',
-    // No trainer worker: this test is about ingest, and each restart would spawn one.
+    // No trainer worker and no first-start training: this test is about ingest, and each restart
+    // would spawn a worker and import the MNIST digits.
     EDGELOOP_LOCAL_TRAINER: '0',
+    EDGELOOP_BOOTSTRAP: 'none',
   };
   let hub: HubProcess = await startHubProcess(env);
   const devices = creds.map((c) => new SimDevice({ url: hub.urls.mqtt, ...c, resendAfterMs: 2_000 }));
