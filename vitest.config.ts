@@ -9,7 +9,8 @@ function project(name: string, testTimeout = 60_000) {
     // Node never uses Vite's `module` condition; with it, vitest would load packages' ESM builds
     // that Node cannot run (the AWS SDK's, for one).
     ssr: { resolve: { conditions: ['@edgeloop/source', ...defaultServerConditions.filter((c) => c !== 'module')] } },
-    test: { name, root: `./${name}`, include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout },
+    // Hooks build bundles, train models and launch Chromium: they get the tests' time, not 10 s.
+    test: { name, root: `./${name}`, include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout, hookTimeout: testTimeout },
   };
 }
 

@@ -160,6 +160,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         clearInterval(timer);
         await Promise.all(loops);
         await Promise.all(checking.values());
+        // Final counts, so stats() after stop() add up exactly.
+        await Promise.all(agents.map((a, i) => refreshStatus(a, i, ledger).catch(() => undefined)));
         await stopAgents();
         log('fleet: stopped');
       })();
