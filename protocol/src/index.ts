@@ -23,6 +23,7 @@ export * from './schemas/sample-ack.js';
 export * from './schemas/sample-envelope.js';
 export * from './schemas/status.js';
 export * from './schemas/telemetry.js';
+export * from './status-message.js';
 export * from './telemetry-window.js';
 export * from './topics.js';
 export * from './tuf/index.js';

@@ -6,13 +6,20 @@
  * never throws for being offline: it reconnects with capped, jittered backoff, and at once when the
  * browser says it is back `online`.
  */
-import { type Announcement, announceTopic, type DeviceConfig, deviceTopic, type ModelRef, type SampleAck } from '@edgeloop/protocol';
+import {
+  type Announcement,
+  announceTopic,
+  type DeviceConfig,
+  deviceTopic,
+  type ModelRef,
+  type SampleAck,
+  statusMessage,
+} from '@edgeloop/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type BackoffOptions, backoffDelay } from '../outbox/backoff.js';
 import type { IdbOutbox } from '../outbox/idb-outbox.js';
 import { inboundHandler } from './inbound.js';
 import type { Credentials } from './register.js';
-import { statusMessage } from './status-message.js';
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected';
 
@@ -118,10 +125,8 @@ export class Uplink {
     const client = this.client;
     if (!client?.connected) return false;
     const stats = await this.o.outbox.stats().catch(() => undefined);
-    // The status schema carries only the count and the bytes (it is strict).
-    const outbox = stats ? { count: stats.count, bytes: stats.bytes } : undefined;
     return new Promise((resolve) =>
-      client.publish(this.topics.status, this.status(state, outbox) as never, { qos: 1, retain: true }, (e) => resolve(!e)),
+      client.publish(this.topics.status, this.status(state, stats) as never, { qos: 1, retain: true }, (e) => resolve(!e)),
     );
   }
 
@@ -206,7 +211,8 @@ export class Uplink {
     const { deviceId } = this.o.credentials;
     return statusMessage({
       deviceId,
-      appVersion: this.o.appVersion,
+      kind: 'browser',
+      version: this.o.appVersion,
       state,
       now: Date.now(),
       startedAt: this.startedAt,

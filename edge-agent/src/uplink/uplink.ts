@@ -4,12 +4,11 @@
  * publishes heartbeats and telemetry, and hands config and announcements (hints only) to callbacks.
  * It never throws for being offline, and reconnects with capped, jittered backoff.
  */
-import { announceTopic, deviceTopic, encodeJson, type TelemetryWindow } from '@edgeloop/protocol';
+import { announceTopic, deviceTopic, encodeJson, statusMessage, type TelemetryWindow } from '@edgeloop/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import { backoffDelay } from '../outbox/backoff.js';
 import { Drain } from './drain.js';
 import { inboundHandler, type UplinkLog } from './inbound.js';
-import { statusMessage } from './status-message.js';
 import type { UplinkOptions } from './uplink-options.js';
 
 export type { UplinkLog, UplinkOptions };
@@ -159,7 +158,16 @@ export class Uplink {
 
   private statusBytes(state: 'online' | 'offline', outbox?: { count: number; bytes: number }): Uint8Array {
     const { deviceId, agentVersion, model } = this.options;
-    return statusMessage({ deviceId, agentVersion, state, now: this.now(), startedAt: this.startedAt, model: model?.(), outbox });
+    return statusMessage({
+      deviceId,
+      kind: 'edge',
+      version: agentVersion,
+      state,
+      now: this.now(),
+      startedAt: this.startedAt,
+      model: model?.(),
+      outbox,
+    });
   }
 
   private publishAsync(topic: string, payload: Uint8Array, retain: boolean): Promise<void> {
