@@ -87,6 +87,8 @@ export class Uplink {
       // Reconnection is ours: capped backoff with jitter, and immediate on the `online` event.
       reconnectPeriod: 0,
       resubscribe: false,
+      // No 65,536-entry cache of packet-id Buffers (about 6 MB of a phone's memory).
+      writeCache: false,
       will: { topic: this.topics.status, payload: this.status('offline') as never, qos: 1, retain: true },
     });
     this.client.on('connect', () => this.onConnect());

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DecodeLimits, defaultDecodeLimits, ModelsError, preprocessImageBytes } from '@edgeloop/models/data';
 import { decodeJson, type ModelManifest, type ModelRef } from '@edgeloop/protocol';
-import * as ort from 'onnxruntime-node';
+import { ort } from '@edgeloop/models/ort';
 import { AgentError } from '../errors.js';
 import { type ScoredLabel, toProbabilities, topK } from './probabilities.js';
 

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DecodeLimits, defaultDecodeLimits, ModelsError, preprocessImageBytes } from '@edgeloop/models/data';
 import { decodeJson, type ModelManifest } from '@edgeloop/protocol';
-import * as ort from 'onnxruntime-node';
+import { ort } from '@edgeloop/models/ort';
 import { HubError } from '../errors.js';
 
 export interface Classification {

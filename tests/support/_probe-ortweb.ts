@@ -1,0 +1,1 @@
+import { OnnxGraph } from '@edgeloop/models/src/export/onnx-graph.ts';
