@@ -1,5 +1,5 @@
 /** The update flow end to end against a real TUF repository on 127.0.0.1: install, swap, rollback, boot. */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelUpdater, onnxSelfTest } from '../src/updates/index.js';
@@ -155,5 +155,67 @@ describe('recover() after a crash at each step of an update', () => {
     addRelease(repo, 3);
     repo.publish();
     expect(await updater.checkForUpdate()).toMatchObject({ status: 'updated', model: { version: 3 } });
+  });
+});
+
+describe('the quick check (timestamp.json unchanged since the last full check)', () => {
+  const DAY = 86_400_000;
+  let repo: TufRepository;
+  let server: TufServer;
+  let device: Device;
+  let offsetMs = 0;
+  const since = (from: number) => server.requests.slice(from).map((p) => p.replace(/^\/+/, ''));
+
+  beforeAll(async () => {
+    repo = new TufRepository();
+    server = await TufServer.start(repo);
+    device = await newDevice(repo, server, { now: () => new Date(Date.now() + offsetMs) });
+    addRelease(repo, 1);
+    repo.publish();
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'updated', model: { version: 1 } });
+  });
+  afterAll(async () => {
+    await server.close();
+    await removeDevice(device);
+  });
+
+  it('asks only for the next root and timestamp.json, and touches no file, while nothing was published', async () => {
+    const trustedTimestamp = join(device.stateDir, 'tuf-metadata', 'timestamp.json');
+    const before = (await stat(trustedTimestamp)).mtimeMs;
+    const from = server.requests.length;
+    for (let i = 0; i < 3; i++) expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date', model: { version: 1 } });
+    expect(since(from)).toEqual(Array(3).fill(['metadata/2.root.json', 'metadata/timestamp.json']).flat());
+    expect((await stat(trustedTimestamp)).mtimeMs).toBe(before);
+  });
+
+  it('runs the full refresh when the timestamp changed, with or without a new release', async () => {
+    repo.publish(); // a new timestamp (and snapshot), the same targets
+    let from = server.requests.length;
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date', model: { version: 1 } });
+    expect(since(from).filter((p) => p.includes('snapshot')).length).toBe(1);
+    addRelease(repo, 2);
+    repo.publish();
+    from = server.requests.length;
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'updated', model: { version: 2 } });
+    expect(since(from).some((p) => p.includes('targets.json'))).toBe(true);
+    expect(await installedMatches(repo, device.modelsDir, 2)).toBe(true);
+  });
+
+  it('still refuses a frozen repository: the same timestamp past its expiry is rejected, not up to date', async () => {
+    offsetMs = 2 * DAY; // the timestamp's lifetime is one day; the server keeps serving the same bytes
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'rejected', code: 'UPDATE_EXPIRED' });
+    expect(device.updater.currentModel()?.version).toBe(2);
+  });
+
+  it('reports a failed fetch as the full refresh would, then recovers', async () => {
+    offsetMs = 0;
+    repo.publish();
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date' });
+    server.source = new Map(); // every file 404s
+    const from = server.requests.length;
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'rejected' });
+    expect(since(from)).toEqual(['metadata/2.root.json', 'metadata/timestamp.json']);
+    server.source = repo;
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date', model: { version: 2 } });
   });
 });

@@ -81,6 +81,9 @@ process.on('message', async (m: { kind: string }) => {
       };
       void loop();
     }
+  } else if (m.kind === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    send({ kind: 'cpu', cpuMs: (user + system) / 1000 });
   } else if (m.kind === 'stop') {
     polling = false;
     send({ kind: 'stopped', rejected: Object.fromEntries(rejected) });

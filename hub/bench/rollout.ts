@@ -69,7 +69,7 @@ const r1 = release(1, 1);
 const r2 = release(2, 2);
 await repo.publishRelease(r1);
 
-type Msg = { kind: string; id?: string; version?: number; at?: number; versions?: number[]; rejected?: Record<string, number> };
+type Msg = { kind: string; id?: string; version?: number; at?: number; versions?: number[]; rejected?: Record<string, number>; cpuMs?: number };
 const updatedAt = new Map<string, number>();
 const rejected: Record<string, number> = {};
 const children = Array.from({ length: PROCS }, (_, p) => {
@@ -105,10 +105,16 @@ try {
   for (const c of children) c.child.send({ kind: 'poll' });
   await new Promise((r) => setTimeout(r, POLL_MS)); // every agent is polling, up to date
 
+  // CPU seconds from publication until all are updated: the agents' processes and this one (the hub).
+  const cpu = async () => (await Promise.all(children.map((c) => ask(c, 'cpu', 'cpu')))).reduce((a, m) => a + (m.cpuMs ?? 0), 0);
+  const own = () => (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+  const [agentsCpu0, hubCpu0] = [await cpu(), own()];
   const published = await repo.publishRelease(r2);
   const t0 = Date.now();
   const deadline = t0 + 120_000;
   while (updatedAt.size < AGENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const agentsCpuS = ((await cpu()) - agentsCpu0) / 1000;
+  const hubCpuS = (own() - hubCpu0) / 1000;
   const times = [...updatedAt.values()].map((t) => (t - t0) / 1000).sort((a, b) => a - b);
   await Promise.all(children.map((c) => ask(c, 'stop', 'stopped')));
   const pct = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? null;
@@ -123,6 +129,10 @@ try {
     processes: PROCS,
     model_bytes: r2.onnxBytes.byteLength,
     warm_install_seconds: warmSeconds,
+    // On this machine 1,000 devices share 2 cores; on a real fleet each device has its own CPU.
+    agents_cpu_seconds: agentsCpuS,
+    agent_cpu_ms_per_update: (agentsCpuS * 1000) / AGENTS,
+    hub_cpu_seconds: hubCpuS,
     timestamp_version: published.versions.timestamp,
     rejected,
     note: 'real ModelUpdater (tuf-js verification, capped downloads, staged install, atomic swap); self-test is a size check; agents poll from random phases',
@@ -136,6 +146,8 @@ try {
       'all s': result.seconds_to_all?.toFixed(2) ?? 'not all',
       'poll ms': POLL_MS,
       'model KB': Math.round(result.model_bytes / 1024),
+      'agents CPU s': agentsCpuS.toFixed(1),
+      'hub CPU s': hubCpuS.toFixed(1),
     },
   ]);
   console.log(`wrote ${writeResults('rollout', result)}`);

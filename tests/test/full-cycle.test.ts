@@ -270,6 +270,11 @@ describe('the training loop, end to end', () => {
     await checkAll();
     expect(versions()).toEqual([2, 2, 2, 2]);
     expect(services.rollout.live(MODEL)).toEqual({ releaseVersion: 2, modelVersion: 2 });
+    // The run's timeline: when it entered each step, in order, ending when it was done.
+    const timeline = services.pipeline.store.get(firing!.id)!.outputs.timeline as Record<string, string>;
+    expect(Object.keys(timeline)).toEqual(['snapshot', 'train', 'register', 'gate', 'release', 'rollout', 'done']);
+    const times = Object.values(timeline).map((t) => Date.parse(t));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
   it('a degraded canary is rolled back: a higher release with the previous bytes, champion restored', async () => {

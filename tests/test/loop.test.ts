@@ -122,7 +122,7 @@ test('the loop closes: a shift, labels, a retrain through the gate, and a better
   const firing = await until(
     'a trigger',
     async () =>
-      (await api<{ items: { kind: string; reason: string; at: string }[] }>('/triggers/firings')).items.find((f) => f.kind !== 'manual'),
+      (await api<{ items: { id: string; kind: string; reason: string; at: string }[] }>('/triggers/firings')).items.find((f) => f.kind !== 'manual'),
     300_000,
   );
   expect(['newLabels', 'drift']).toContain(firing.kind);
@@ -141,10 +141,21 @@ test('the loop closes: a shift, labels, a retrain through the gate, and a better
   expect(decisions.items[0]?.decision).toBe('promote');
   await until('every agent on release 2', () => fleet!.versions().every((v) => v === 2), 120_000);
   const secondsTriggerToFleet = (Date.now() - Date.parse(firing.at)) / 1000;
+  // Where the time went: seconds from the firing to each step of the pipeline run, and the training itself.
+  const run = await api<{ outputs: { timeline?: Record<string, string>; runId?: string } }>(`/pipeline/runs/${firing.id}`);
+  const training = await api<{ startedAt: string | null; finishedAt: string | null }>(`/runs/${run.outputs.runId}`);
+  const since = (t: string | null | undefined) => (t ? (Date.parse(t) - Date.parse(firing.at)) / 1000 : null);
+  const phases = {
+    ...Object.fromEntries(Object.entries(run.outputs.timeline ?? {}).map(([step, at]) => [`${step}_s`, since(at)])),
+    training_started_s: since(training.startedAt),
+    training_finished_s: since(training.finishedAt),
+    fleet_s: secondsTriggerToFleet,
+  };
   const after = await fleet.accuracyOn(held, shift);
   // bench:loop reports this system measurement beside its learning curves (same CI run).
   writeResults('loop-system', {
     seconds_trigger_to_fleet: secondsTriggerToFleet,
+    phases,
     trigger: firing.kind,
     agents: 20,
     labels: oracle.labelled(),

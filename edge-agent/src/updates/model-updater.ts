@@ -5,20 +5,36 @@
  * and verify it (size cap, hash), install it whole, self-test it, then swap the `current` pointer.
  * Any refusal leaves `current` untouched; a swap is one pointer rename, so the classifier keeps
  * classifying on the old model until it reloads on the `model` event.
+ *
+ * The quick check: once a full check found nothing newer (or installed something), the updater
+ * keeps the timestamp.json bytes it verified and the metadata it trusts, in memory. The next check
+ * asks for the next root first (TUF §5.3.3, as the full refresh does), then fetches timestamp.json;
+ * if there is no next root, the timestamp bytes are the same and nothing trusted has expired by the
+ * injected clock, nothing the repository signs can have changed (the timestamp pins the snapshot,
+ * which pins the targets), so the check ends there: two small GETs, no signature work, no disk
+ * writes. A next root, a different timestamp or any expiry, and the full refresh runs as before;
+ * a failed fetch is reported as the full refresh would report it.
  */
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { AgentError } from '../errors.js';
 import { classifyUpdateError } from './classify-error.js';
 import { BoundedFetcher } from './fetcher.js';
 import { installRelease } from './install.js';
 import { ModelStore, type Pointer } from './model-store.js';
-import { refreshTrusted } from './refresh.js';
+import { refreshTrusted, repositoryBase } from './refresh.js';
 import { chooseRelease } from './release.js';
 import { runSelfTest } from './self-test.js';
-import { loadTrusted, type MetadataDirs, metadataDirs, removeLeftovers } from './trusted-metadata.js';
+import { checkExpiry, loadTrusted, type MetadataDirs, metadataDirs, removeLeftovers, type TrustedMetadata } from './trusted-metadata.js';
 import type { InstalledModel, ModelUpdaterEvents, ModelUpdaterOptions, UpdateResult } from './types.js';
 
 export type { InstalledModel, ModelUpdaterEvents, ModelUpdaterOptions, UpdateResult } from './types.js';
+
+/** tuf-js's own caps for root.json and timestamp.json. */
+const ROOT_MAX_BYTES = 512_000;
+const TIMESTAMP_MAX_BYTES = 16_384;
 
 export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
   private readonly store: ModelStore;
@@ -29,6 +45,8 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
   private queue: Promise<unknown> = Promise.resolve();
   private pendingCheck: Promise<UpdateResult> | undefined;
   private recovered = false;
+  /** What the last full check verified, for the quick check (see the file comment). */
+  private verified: { timestamp: Buffer; trusted: TrustedMetadata; highest: number } | undefined;
 
   constructor(private readonly options: ModelUpdaterOptions) {
     super();
@@ -51,6 +69,7 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
   }
 
   private async recoverNow(): Promise<InstalledModel | undefined> {
+    this.verified = undefined;
     await removeLeftovers(this.dirs);
     const trusted = await loadTrusted(this.dirs).then(
       (t) => t.targets?.signed,
@@ -94,9 +113,14 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
     let result: UpdateResult;
     try {
       if (!this.recovered) await this.recoverNow(); // the installed versions decide what is newer
+      if (await this.unchanged(fetcher)) return this.report({ status: 'up-to-date', ...(this.current ? { model: this.current } : {}) });
+      this.verified = undefined;
       const { updater, trusted } = await refreshTrusted({ ...this.options, dirs: this.dirs, fetcher, now: this.now() });
       const release = await chooseRelease(updater, trusted, this.options.modelName, this.pointer.highest, this.options.maxModelBytes);
-      if (!release) return this.report({ status: 'up-to-date', ...(this.current ? { model: this.current } : {}) });
+      if (!release) {
+        await this.remember(trusted);
+        return this.report({ status: 'up-to-date', ...(this.current ? { model: this.current } : {}) });
+      }
       version = release.version;
       const { dir } = await installRelease(this.store, updater, version, release);
       const testStart = performance.now();
@@ -108,6 +132,7 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
       this.setPointer(next);
       const swapMs = performance.now() - swapStart;
       await this.store.prune([next.current, next.previous]);
+      await this.remember(trusted);
       this.emit('model', this.current);
       const timings = { totalMs: performance.now() - started, selfTestMs: swapStart - testStart, swapMs };
       result = { status: 'updated', model: this.current as unknown as InstalledModel, ...(previous ? { previous } : {}), timings };
@@ -117,6 +142,33 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
       await this.store.prune([this.pointer.current, this.pointer.previous]).catch(() => {});
     }
     return this.report(result);
+  }
+
+  /** The quick check: true when timestamp.json is byte-identical to the verified one and nothing expired. */
+  private async unchanged(fetcher: BoundedFetcher): Promise<boolean> {
+    const v = this.verified;
+    if (!v || v.highest !== this.pointer.highest) return false;
+    try {
+      checkExpiry(v.trusted, this.now());
+    } catch {
+      return false; // the full refresh decides, and reports
+    }
+    // TUF §5.3.3 first, as the full refresh does: a next root (good or bad) means a full refresh.
+    // Failed fetches are reported as the full refresh would report them (it fetches the same URLs).
+    const base = `${repositoryBase(this.options.repositoryUrl)}metadata/`;
+    try {
+      await fetcher.downloadBytes(`${base}${v.trusted.root.signed.version + 1}.root.json`, ROOT_MAX_BYTES);
+      return false;
+    } catch (error) {
+      if (!(error instanceof DownloadHTTPError && [403, 404].includes(error.statusCode))) throw error;
+    }
+    const bytes = await fetcher.downloadBytes(`${base}timestamp.json`, TIMESTAMP_MAX_BYTES);
+    return Buffer.from(bytes).equals(v.timestamp);
+  }
+
+  private async remember(trusted: TrustedMetadata): Promise<void> {
+    const timestamp = await readFile(join(this.dirs.trusted, 'timestamp.json'));
+    this.verified = { timestamp, trusted, highest: this.pointer.highest };
   }
 
   private setPointer(p: Pointer): void {

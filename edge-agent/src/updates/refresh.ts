@@ -23,11 +23,16 @@ export interface RefreshOptions {
   now: Date;
 }
 
+/** The repository URL with exactly one trailing slash. */
+export function repositoryBase(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
 /** Refreshes and persists the trusted metadata; returns it with the Updater to fetch targets with. */
 export async function refreshTrusted(o: RefreshOptions): Promise<{ updater: Updater; trusted: TrustedMetadata }> {
   await ensureTrustedRoot(o.dirs, o.trustedRoot); // §5.2: load the trusted root
   await prepareWorkingCopy(o.dirs);
-  const base = o.repositoryUrl.endsWith('/') ? o.repositoryUrl : `${o.repositoryUrl}/`;
+  const base = repositoryBase(o.repositoryUrl);
   const updater = new Updater({
     metadataDir: o.dirs.work,
     metadataBaseUrl: `${base}metadata/`,

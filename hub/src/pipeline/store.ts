@@ -26,6 +26,8 @@ export interface StepOutputs {
   rolloutId?: string;
   releaseVersion?: number;
   rolloutState?: string;
+  /** When the run entered each step (and reached its final state): where the time went. */
+  timeline?: Record<string, string>;
   [key: string]: unknown;
 }
 
@@ -40,7 +42,7 @@ export class PipelineStore {
     const at = this.now().toISOString();
     this.db.db
       .insert(pipelineRuns)
-      .values({ firingId, model, step: 'snapshot', state: 'active', outputs, error: null, createdAt: at, updatedAt: at })
+      .values({ firingId, model, step: 'snapshot', state: 'active', outputs: { ...outputs, timeline: { snapshot: at } }, error: null, createdAt: at, updatedAt: at })
       .onConflictDoNothing()
       .run();
     return this.get(firingId)!;
@@ -67,14 +69,21 @@ export class PipelineStore {
   /** Moves a run on: merges `outputs` into its outputs and sets the step (and state). */
   advance(firingId: string, set: { step?: Step; state?: PipelineState; outputs?: StepOutputs; error?: string | null }): PipelineRunRecord {
     const run = this.get(firingId)!;
+    const at = this.now().toISOString();
+    const before = run.outputs as StepOutputs;
+    const timeline = {
+      ...(before.timeline ?? { [run.step]: run.createdAt }),
+      ...(set.step && set.step !== run.step ? { [set.step]: at } : {}),
+      ...(set.state && set.state !== run.state ? { [set.state]: at } : {}),
+    };
     this.db.db
       .update(pipelineRuns)
       .set({
         ...(set.step ? { step: set.step } : {}),
         ...(set.state ? { state: set.state } : {}),
         ...(set.error !== undefined ? { error: set.error } : {}),
-        outputs: { ...(run.outputs as StepOutputs), ...(set.outputs ?? {}) },
-        updatedAt: this.now().toISOString(),
+        outputs: { ...before, ...(set.outputs ?? {}), timeline },
+        updatedAt: at,
       })
       .where(eq(pipelineRuns.firingId, firingId))
       .run();
