@@ -28,9 +28,7 @@ export async function predictImages(model: ModelFiles, images: readonly Uint8Arr
     await writeFile(join(dir, 'model.onnx'), model.onnx);
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(model.manifest));
     const classifier = await loadOnnxClassifier(dir);
-    const out: string[] = [];
-    for (const image of images) out.push((await classifier.classify(image)).label);
-    return out;
+    return (await classifier.classifyMany(images)).map((c) => c.label);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobRoutes } from '../api/routes/jobs.js';
 import { createSnapshot } from '../datasets/snapshot.js';
+import { HubClient } from '../trainer/client.js';
 import { parseEpochLine } from '../trainer/train-job.js';
 import { workOnce } from '../trainer/worker.js';
 import { JobQueue } from './queue.js';
@@ -125,6 +126,29 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
 
   it('answers 204 with nothing to do', async () => {
     expect(await workOnce(worker())).toBeUndefined();
+  });
+
+  it("serves the snapshot's images in batches: in order, the stored bytes, only members of the dataset, only to the lease holder", async () => {
+    const job = queue.enqueue({ model: 'digits', datasetId, params: {} });
+    const client = new HubClient({ hub: server.url, token: WORKER_TOKEN });
+    const lease = (await client.lease('batch-test', ['wasm']))!;
+    expect(lease.job.id).toBe(job.id);
+    const ids = (await client.dataset(lease)).items.map((i) => i.sampleId).reverse();
+    expect(ids.length).toBe(100);
+    const images = await client.samples(lease, ids);
+    expect(images).toHaveLength(ids.length);
+    for (const [i, id] of ids.entries()) expect(Buffer.from(images[i]!)).toEqual(Buffer.from((await parts.store.get(`samples/${id.slice(0, 2)}/${id}`))!));
+    const post = (body: unknown, lease_ = lease.leaseId) =>
+      fetch(`${server.url}/jobs/${job.id}/samples?lease=${lease_}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WORKER_TOKEN}` },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ ids: [ids[0], 'f'.repeat(64)] })).status).toBe(404);
+    expect((await post({ ids: [ids[0]] }, crypto.randomUUID())).status).toBe(409);
+    expect((await post({ ids: [] })).status).toBe(400);
+    expect((await post({ ids: Array(257).fill(ids[0]) })).status).toBe(400);
+    queue.cancel(job.id);
   });
 
   it('trains a leased job, streams per-epoch metrics and uploads every artifact', async () => {

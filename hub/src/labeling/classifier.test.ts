@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { exportToOnnx, mnistCnn, mnistPreprocessing } from '@edgeloop/models';
 import { ModelManifestSchema } from '@edgeloop/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Classifier, loadOnnxClassifier } from './classifier.js';
+import { loadOnnxClassifier, type OnnxClassifier } from './classifier.js';
 import { PreAnnotator } from './pre-annotate.js';
 import { LabellingQueue } from './queue.js';
 import { insertSample, noisePng, openTestHub, type TestHub } from './test-support.js';
@@ -36,7 +36,7 @@ async function writeTinyModel(dir: string): Promise<Uint8Array> {
 
 let modelDir: string;
 let onnx: Uint8Array;
-let classifier: Classifier;
+let classifier: OnnxClassifier;
 
 beforeAll(async () => {
   modelDir = mkdtempSync(join(tmpdir(), 'edgeloop-classifier-'));
@@ -67,6 +67,24 @@ describe('loadOnnxClassifier', () => {
     }
     // Different images, different outputs: the input really reaches the model.
     expect(results[0]).not.toEqual(results[1]);
+  });
+
+  it('classifyMany gives, in order, what classify gives one by one (across batch boundaries)', async () => {
+    const images = await Promise.all(Array.from({ length: 130 }, (_, i) => noisePng(100 + i, 20 + (i % 13), i % 2 ? 3 : 1)));
+    const many = await classifier.classifyMany(images);
+    expect(many).toHaveLength(images.length);
+    for (const [i, image] of images.entries()) {
+      const one = await classifier.classify(image);
+      expect(many[i]!.label).toBe(one.label);
+      for (const [k, p] of one.probabilities.entries()) expect(many[i]!.probabilities[k]).toBeCloseTo(p, 5);
+    }
+    expect(new Set(many.map((c) => c.probabilities[0])).size).toBeGreaterThan(100);
+    expect(await classifier.classifyMany([])).toEqual([]);
+  });
+
+  it('classifyMany fails with BAD_IMAGE when one image cannot be decoded', async () => {
+    const good = await noisePng(1, 28, 1);
+    await expect(classifier.classifyMany([good, new TextEncoder().encode('not an image'), good])).rejects.toMatchObject({ code: 'BAD_IMAGE' });
   });
 
   it('rejects a non-image with BAD_IMAGE', async () => {

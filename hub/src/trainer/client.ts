@@ -84,8 +84,23 @@ export class HubClient {
     return (await (await this.jobCall(lease, 'GET', 'dataset')).json()) as DatasetManifest;
   }
 
-  async sample(lease: Lease, sampleId: string): Promise<Uint8Array> {
-    return new Uint8Array(await (await this.jobCall(lease, 'GET', `samples/${sampleId}`)).arrayBuffer());
+  /**
+   * Images of the job's snapshot, in the order of `sampleIds` (at most 256 per call; the hub may
+   * return fewer, and the rest is asked for again).
+   */
+  async samples(lease: Lease, sampleIds: readonly string[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    while (out.length < sampleIds.length) {
+      const ids = sampleIds.slice(out.length, out.length + 256);
+      const res = await this.jobCall(lease, 'POST', 'samples', { ids });
+      const { items } = (await res.json()) as { items: { id: string; bytes: string }[] };
+      if (items.length === 0) throw new Error(`POST /jobs/${lease.job.id}/samples returned no image`);
+      for (const [i, item] of items.entries()) {
+        if (item.id !== ids[i]) throw new Error(`POST /jobs/${lease.job.id}/samples answered out of order`);
+        out.push(new Uint8Array(Buffer.from(item.bytes, 'base64')));
+      }
+    }
+    return out;
   }
 
   private jobCall(lease: Lease, method: string, what: string, body?: unknown, contentType?: string): Promise<Response> {

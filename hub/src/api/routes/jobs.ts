@@ -60,6 +60,9 @@ const LeaseSchema = z.object({
 const JobIdParams = z.object({ id: z.uuid() });
 const LeaseQuery = z.object({ lease: z.uuid().describe('The lease id from POST /jobs/lease') });
 const ARTIFACT_TYPES = ['application/octet-stream', 'application/json', 'image/svg+xml', 'text/plain'] as const;
+/** Ids per `POST /jobs/{id}/samples`, and the image bytes one answer carries at most. */
+export const SAMPLE_BATCH = 256;
+export const SAMPLE_BATCH_BYTES = 16 * 1024 * 1024;
 const UseSchema = { cpuSeconds: z.number().nonnegative().optional(), gpuSeconds: z.number().nonnegative().optional() };
 
 function publicJob(job: ReturnType<JobQueue['require']>) {
@@ -258,6 +261,46 @@ export function jobRoutes(deps: JobApiDeps): Route[] {
         const bytes = await readSampleBlob(deps, params.sampleId);
         if (!bytes) throw new HubError('NOT_FOUND', `no image for sample ${params.sampleId}`);
         return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
+      },
+    }),
+    defineRoute({
+      operationId: 'getJobSamples',
+      method: 'post',
+      path: '/jobs/{id}/samples',
+      summary: "Up to 256 images of the job's snapshot in one call, in the order asked (base64)",
+      description:
+        "What a worker downloads a snapshot with: one request per image costs far more than the image for small ones. Every id must be in the job's dataset, or the whole call is 404. An answer stops after 16 MiB of images (always at least one): ask again for the ids it did not return.",
+      tags,
+      auth: 'public',
+      params: JobIdParams,
+      query: LeaseQuery,
+      body: { kind: 'json', schema: z.strictObject({ ids: z.array(SampleIdSchema).min(1).max(SAMPLE_BATCH) }) },
+      responses: {
+        200: {
+          description: 'The images, base64, in the order asked',
+          json: z.object({ items: z.array(z.object({ id: z.string(), bytes: z.string().describe('base64') })) }),
+        },
+      },
+      async handler({ params, query, body }, { c }) {
+        worker(c);
+        const job = queue().require(params.id);
+        if (job.leaseId !== query.lease) throw new HubError('CONFLICT', `job ${params.id} is not held by this lease`);
+        const inSet = deps.db.sqlite.prepare<[string, string], { n: number }>(
+          'SELECT 1 AS n FROM dataset_items WHERE dataset_id = ? AND sample_id = ?',
+        );
+        for (const id of body.ids) {
+          if (!inSet.get(job.datasetId, id)) throw new HubError('NOT_FOUND', `sample ${id} is not in the job's dataset`);
+        }
+        const items: { id: string; bytes: string }[] = [];
+        let total = 0;
+        for (const id of body.ids) {
+          const bytes = await readSampleBlob(deps, id);
+          if (!bytes) throw new HubError('NOT_FOUND', `no image for sample ${id}`);
+          if (items.length > 0 && total + bytes.byteLength > SAMPLE_BATCH_BYTES) break;
+          total += bytes.byteLength;
+          items.push({ id, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') });
+        }
+        return c.json({ items });
       },
     }),
     defineRoute({
