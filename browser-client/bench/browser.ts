@@ -14,12 +14,13 @@ import { printTable, ratio, writeResults } from '@edgeloop/tests/support/bench-r
 import { MODEL, startBrowserHub } from '@edgeloop/tests/support/browser-hub';
 import { hasChromium, launchChromium } from '@edgeloop/tests/support/chromium';
 import { mnistPngs, writeMnistModel } from '@edgeloop/tests/support/model-fixture';
-import { runInOrtWeb } from '@edgeloop/tests/support/ort-web';
+import { openOrtWebTimer } from '@edgeloop/tests/support/ort-web';
 import * as ort from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2000);
 const ROUNDS = 3;
+const TIMING_ROUNDS = 7;
 
 if (!hasChromium) {
   console.error('bench:browser needs Chromium: apt-get install -y chromium');
@@ -68,24 +69,43 @@ try {
   await bh.close();
 }
 
-// Per-image latency at batch 1 on the same model bytes, one thread on each side.
+// Per-image latency at batch 1 on the same model bytes, one thread on each side, default session
+// options on each side. Rounds alternate web and node, after a warm-up on both; the medians of the
+// rounds are compared.
 const input = Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 7) / 7);
-const web = await runInOrtWeb({ model: model.onnx, inputs: input, shape: [28, 28, 1], batch: 1, timeRuns: RUNS });
+const web = await openOrtWebTimer(model.onnx, [28, 28, 1]);
 const session = await ort.InferenceSession.create(model.onnx, { intraOpNumThreads: 1 });
 const feed = () => ({ [session.inputNames[0]!]: new ort.Tensor('float32', input, [1, 28, 28, 1]) });
-for (let i = 0; i < 50; i++) await session.run(feed());
-const t0 = performance.now();
-for (let i = 0; i < RUNS; i++) await session.run(feed());
-const ortnodeUs = ((performance.now() - t0) * 1000) / RUNS;
+const nodeTime = async (runs: number, warmupMs = 0) => {
+  const w0 = performance.now();
+  do await session.run(feed());
+  while (performance.now() - w0 < warmupMs);
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) await session.run(feed());
+  return ((performance.now() - t0) * 1000) / runs;
+};
+const perRound = Math.max(1, Math.round(RUNS / TIMING_ROUNDS));
+const webRounds: number[] = [];
+const nodeRounds: number[] = [];
+try {
+  await web.time(input, 1, 3_000);
+  await nodeTime(1, 3_000);
+  for (let r = 0; r < TIMING_ROUNDS; r++) {
+    webRounds.push(await web.time(input, perRound));
+    nodeRounds.push(await nodeTime(perRound));
+  }
+} finally {
+  await web.close();
+}
 await rm(work, { recursive: true, force: true });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const results = {
   cold_first_ms: median(cold),
   warm_offline_first_ms: median(warm),
-  ortweb_us: web.usPerImageBatch1 ?? null,
-  ortnode_us: ortnodeUs,
-  ratio_ortweb_vs_ortnode: ratio(web.usPerImageBatch1, ortnodeUs),
+  ortweb_us: median(webRounds),
+  ortnode_us: median(nodeRounds),
+  ratio_ortweb_vs_ortnode: ratio(median(webRounds), median(nodeRounds)),
 };
 printTable(`Browser client, first classification (median of ${ROUNDS} fresh profiles)`, [
   { measure: 'cold, over the network', ms: results.cold_first_ms.toFixed(0), all: cold.map((x) => x.toFixed(0)).join(', ') },
@@ -95,18 +115,22 @@ printTable(`Browser client, first classification (median of ${ROUNDS} fresh prof
     all: warm.map((x) => x.toFixed(0)).join(', '),
   },
 ]);
-printTable(`MNIST CNN, batch 1, µs per image (${RUNS} timed runs)`, [
+printTable(`MNIST CNN, batch 1, µs per image (median of ${TIMING_ROUNDS} alternating rounds of ${perRound} runs)`, [
   {
     runtime: 'onnxruntime-web in Chromium',
-    'µs/image': results.ortweb_us?.toFixed(1) ?? '-',
-    note: `ORT ${web.ortVersion}, wasm, 1 thread`,
+    'µs/image': results.ortweb_us.toFixed(1),
+    note: `ORT ${web.ortVersion}, wasm SIMD, 1 thread; rounds ${webRounds.map((x) => x.toFixed(0)).join(', ')}`,
   },
-  { runtime: 'onnxruntime-node', 'µs/image': results.ortnode_us.toFixed(1), note: '1 intra-op thread' },
+  {
+    runtime: 'onnxruntime-node',
+    'µs/image': results.ortnode_us.toFixed(1),
+    note: `1 intra-op thread; rounds ${nodeRounds.map((x) => x.toFixed(0)).join(', ')}`,
+  },
   { runtime: 'ratio web / node (goal ≤ 2.5)', 'µs/image': results.ratio_ortweb_vs_ortnode?.toFixed(2) ?? '-', note: '' },
 ]);
 const file = writeResults('browser', {
   ...results,
-  rounds: { cold_ms: cold, warm_offline_ms: warm },
+  rounds: { cold_ms: cold, warm_offline_ms: warm, ortweb_us: webRounds, ortnode_us: nodeRounds },
   runs: RUNS,
   ort_web: { version: web.ortVersion, backend: 'wasm', threads: 1 },
   goals: { ratio_ortweb_vs_ortnode: { goal: 2.5, met: (results.ratio_ortweb_vs_ortnode ?? Infinity) <= 2.5 } },

@@ -81,3 +81,61 @@ export async function runInOrtWeb(job: OrtWebJob): Promise<OrtWebResult> {
     await site.close();
   }
 }
+
+export interface OrtWebTimer {
+  ortVersion: string;
+  /** Mean µs per run of `runs` batch-1 runs on `input`, after `warmupMs` of untimed runs. */
+  time(input: Float32Array, runs: number, warmupMs?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * One onnxruntime-web session (wasm, one thread) kept open in Chromium, to time it in rounds that
+ * alternate with another runtime: alternating, and a warm-up long enough for V8 to finish tiering
+ * up the wasm code, keep a noisy machine from favouring whichever side ran first.
+ */
+export async function openOrtWebTimer(model: Uint8Array, shape: number[]): Promise<OrtWebTimer> {
+  const file = (name: string, type: string) => ({ body: readFileSync(join(ortDist, name)), type });
+  const site = await serveStatic({
+    '/': { body: '<!doctype html><title>ort-web</title>', type: 'text/html' },
+    '/ort/ort.wasm.min.js': file('ort.wasm.min.js', 'text/javascript'),
+    '/ort/ort-wasm-simd-threaded.mjs': file('ort-wasm-simd-threaded.mjs', 'text/javascript'),
+    '/ort/ort-wasm-simd-threaded.wasm': file('ort-wasm-simd-threaded.wasm', 'application/wasm'),
+    '/model.onnx': { body: model, type: 'application/octet-stream' },
+  });
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  await page.goto(site.url);
+  await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
+  const ortVersion = await page.evaluate(async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the ort global comes from the script tag
+    const g = globalThis as any;
+    g.ort.env.wasm.wasmPaths = '/ort/';
+    g.ort.env.wasm.numThreads = 1;
+    const bytes = new Uint8Array(await (await fetch('/model.onnx')).arrayBuffer());
+    g.session = await g.ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    return String(g.ort.env.versions?.web ?? 'unknown');
+  });
+  return {
+    ortVersion,
+    time: (input, runs, warmupMs = 0) =>
+      page.evaluate(
+        async ({ data, shape, runs, warmupMs }) => {
+          // biome-ignore lint/suspicious/noExplicitAny: the ort global comes from the script tag
+          const g = globalThis as any;
+          const feeds = { [g.session.inputNames[0]]: new g.ort.Tensor('float32', Float32Array.from(data), [1, ...shape]) };
+          const w0 = performance.now();
+          do await g.session.run(feeds);
+          while (performance.now() - w0 < warmupMs);
+          const t0 = performance.now();
+          for (let i = 0; i < runs; i++) await g.session.run(feeds);
+          return ((performance.now() - t0) * 1000) / runs;
+        },
+        { data: Array.from(input), shape, runs, warmupMs },
+      ),
+    async close() {
+      await browser.close();
+      await site.close();
+    },
+  };
+}

@@ -17,6 +17,9 @@ function grayToRgba(g: NonNullable<LabelledImage['gray']>): RgbaImage {
   return { width: g.width, height: g.height, data };
 }
 
+/** Images decoded at once by {@link toTensorData}. */
+const WINDOW = 64;
+
 /**
  * Preprocesses `items` (NHWC) with class indices from `labels`. An item that fails to decode is
  * reported in `problems` and left out.
@@ -32,24 +35,32 @@ export async function toTensorData(
   const y: number[] = [];
   const ids: string[] = [];
   const index = new Map(labels.map((l, i) => [l, i]));
-  for (const item of items) {
-    const cls = index.get(item.label);
-    if (cls === undefined)
-      throw new ModelsError('BAD_DATASET', `label "${item.label}" of ${item.source} is not one of the dataset's labels`);
-    try {
-      const input = item.gray
-        ? preprocessRgba(grayToRgba(item.gray), spec)
-        : item.bytes
-          ? await preprocessImageBytes(item.bytes, spec)
-          : undefined;
-      if (!input) throw new ModelsError('BAD_DATASET', 'item has neither bytes nor pixels');
-      x.set(input, ids.length * per);
-      y.push(cls);
-      ids.push(item.id);
-    } catch (e) {
-      options.problems?.push({ source: item.source, reason: e instanceof Error ? e.message : String(e) });
+  // sharp decodes on libuv's thread pool: a window of images in flight at once, then each result is
+  // placed in order (a bad image is reported and skipped, as before).
+  const decode = async (item: LabelledImage): Promise<Float32Array> => {
+    const input = item.gray ? preprocessRgba(grayToRgba(item.gray), spec) : item.bytes ? await preprocessImageBytes(item.bytes, spec) : undefined;
+    if (!input) throw new ModelsError('BAD_DATASET', 'item has neither bytes nor pixels');
+    return input;
+  };
+  for (let from = 0; from < items.length; from += WINDOW) {
+    const window = items.slice(from, from + WINDOW);
+    for (const item of window) {
+      if (!index.has(item.label))
+        throw new ModelsError('BAD_DATASET', `label "${item.label}" of ${item.source} is not one of the dataset's labels`);
     }
-    options.onProgress?.(ids.length, items.length);
+    const results = await Promise.allSettled(window.map(decode));
+    for (const [k, item] of window.entries()) {
+      const r = results[k]!;
+      if (r.status === 'fulfilled') {
+        x.set(r.value, ids.length * per);
+        y.push(index.get(item.label)!);
+        ids.push(item.id);
+      } else {
+        const e = r.reason as unknown;
+        options.problems?.push({ source: item.source, reason: e instanceof Error ? e.message : String(e) });
+      }
+      options.onProgress?.(from + k + 1, items.length);
+    }
   }
   return { x: x.subarray(0, ids.length * per), y: Int32Array.from(y), ids, shape: [spec.height, spec.width, spec.channels] };
 }
