@@ -137,6 +137,8 @@ async function hubIngest(clients: Client[]): Promise<DriveResult & { storedRows:
       EDGELOOP_MQTT_BURST: '1000000',
       EDGELOOP_LOG_LEVEL: 'warn',
       EDGELOOP_LOCAL_TRAINER: '0',
+      // No first-start MNIST import: it would run beside the measurement.
+      EDGELOOP_BOOTSTRAP: 'none',
     });
     const result = await drive(hub.urls.mqtt, clients, 'app-ack');
     hub.child.kill('SIGTERM');
