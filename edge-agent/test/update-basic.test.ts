@@ -183,7 +183,8 @@ describe('the quick check (timestamp.json unchanged since the last full check)',
     const trustedTimestamp = join(device.stateDir, 'tuf-metadata', 'timestamp.json');
     const before = (await stat(trustedTimestamp)).mtimeMs;
     const from = server.requests.length;
-    for (let i = 0; i < 3; i++) expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date', model: { version: 1 } });
+    for (let i = 0; i < 3; i++)
+      expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date', model: { version: 1 } });
     expect(since(from)).toEqual(Array(3).fill(['metadata/2.root.json', 'metadata/timestamp.json']).flat());
     expect((await stat(trustedTimestamp)).mtimeMs).toBe(before);
   });

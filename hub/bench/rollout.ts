@@ -69,7 +69,15 @@ const r1 = release(1, 1);
 const r2 = release(2, 2);
 await repo.publishRelease(r1);
 
-type Msg = { kind: string; id?: string; version?: number; at?: number; versions?: number[]; rejected?: Record<string, number>; cpuMs?: number };
+type Msg = {
+  kind: string;
+  id?: string;
+  version?: number;
+  at?: number;
+  versions?: number[];
+  rejected?: Record<string, number>;
+  cpuMs?: number;
+};
 const updatedAt = new Map<string, number>();
 const rejected: Record<string, number> = {};
 const children = Array.from({ length: PROCS }, (_, p) => {

@@ -17,7 +17,15 @@ beforeAll(async () => {
   const g = new OnnxGraph();
   g.node('Relu', ['x'], {}, 'y');
   modelPath = join(work, 'relu.onnx');
-  await writeFile(modelPath, g.encode({ graphName: 'relu', input: { name: 'x', shape: ['batch', 4] }, output: { name: 'y', shape: ['batch', 4] }, producerVersion: 'test' }));
+  await writeFile(
+    modelPath,
+    g.encode({
+      graphName: 'relu',
+      input: { name: 'x', shape: ['batch', 4] },
+      output: { name: 'y', shape: ['batch', 4] },
+      producerVersion: 'test',
+    }),
+  );
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 

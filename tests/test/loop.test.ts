@@ -122,7 +122,9 @@ test('the loop closes: a shift, labels, a retrain through the gate, and a better
   const firing = await until(
     'a trigger',
     async () =>
-      (await api<{ items: { id: string; kind: string; reason: string; at: string }[] }>('/triggers/firings')).items.find((f) => f.kind !== 'manual'),
+      (await api<{ items: { id: string; kind: string; reason: string; at: string }[] }>('/triggers/firings')).items.find(
+        (f) => f.kind !== 'manual',
+      ),
     300_000,
   );
   expect(['newLabels', 'drift']).toContain(firing.kind);

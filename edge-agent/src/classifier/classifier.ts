@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DecodeLimits, defaultDecodeLimits, ModelsError, preprocessImageBytes } from '@edgeloop/models/data';
-import { decodeJson, type ModelManifest, type ModelRef } from '@edgeloop/protocol';
 import { ort } from '@edgeloop/models/ort';
+import { decodeJson, type ModelManifest, type ModelRef } from '@edgeloop/protocol';
 import { AgentError } from '../errors.js';
 import { type ScoredLabel, toProbabilities, topK } from './probabilities.js';
 

@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeJson, type ModelManifest } from '@edgeloop/protocol';
 import { ort } from '@edgeloop/models/ort';
+import { decodeJson, type ModelManifest } from '@edgeloop/protocol';
 import { AgentError } from '../errors.js';
 import { MANIFEST_FILE, MODEL_FILE } from './release.js';
 

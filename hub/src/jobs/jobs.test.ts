@@ -137,7 +137,8 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
     expect(ids.length).toBe(100);
     const images = await client.samples(lease, ids);
     expect(images).toHaveLength(ids.length);
-    for (const [i, id] of ids.entries()) expect(Buffer.from(images[i]!)).toEqual(Buffer.from((await parts.store.get(`samples/${id.slice(0, 2)}/${id}`))!));
+    for (const [i, id] of ids.entries())
+      expect(Buffer.from(images[i]!)).toEqual(Buffer.from((await parts.store.get(`samples/${id.slice(0, 2)}/${id}`))!));
     const post = (body: unknown, lease_ = lease.leaseId) =>
       fetch(`${server.url}/jobs/${job.id}/samples?lease=${lease_}`, {
         method: 'POST',
@@ -148,7 +149,7 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
     expect((await post({ ids: [ids[0]] }, crypto.randomUUID())).status).toBe(409);
     expect((await post({ ids: [] })).status).toBe(400);
     expect((await post({ ids: Array(257).fill(ids[0]) })).status).toBe(400);
-    queue.cancel(job.id);
+    queue.cancel(job.id, 'tester');
   });
 
   it('trains a leased job, streams per-epoch metrics and uploads every artifact', async () => {

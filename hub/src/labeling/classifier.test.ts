@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { exportToOnnx, mnistCnn, mnistPreprocessing } from '@edgeloop/models';
 import { ModelManifestSchema } from '@edgeloop/protocol';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadOnnxClassifier, type OnnxClassifier } from './classifier.js';
+import { type Classifier, loadOnnxClassifier, type OnnxClassifier } from './classifier.js';
 import { PreAnnotator } from './pre-annotate.js';
 import { LabellingQueue } from './queue.js';
 import { insertSample, noisePng, openTestHub, type TestHub } from './test-support.js';
@@ -84,7 +84,9 @@ describe('loadOnnxClassifier', () => {
 
   it('classifyMany fails with BAD_IMAGE when one image cannot be decoded', async () => {
     const good = await noisePng(1, 28, 1);
-    await expect(classifier.classifyMany([good, new TextEncoder().encode('not an image'), good])).rejects.toMatchObject({ code: 'BAD_IMAGE' });
+    await expect(classifier.classifyMany([good, new TextEncoder().encode('not an image'), good])).rejects.toMatchObject({
+      code: 'BAD_IMAGE',
+    });
   });
 
   it('rejects a non-image with BAD_IMAGE', async () => {

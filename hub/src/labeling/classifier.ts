@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DecodeLimits, defaultDecodeLimits, ModelsError, preprocessImageBytes } from '@edgeloop/models/data';
-import { decodeJson, type ModelManifest } from '@edgeloop/protocol';
 import { ort } from '@edgeloop/models/ort';
+import { decodeJson, type ModelManifest } from '@edgeloop/protocol';
 import { HubError } from '../errors.js';
 
 export interface Classification {

@@ -42,7 +42,16 @@ export class PipelineStore {
     const at = this.now().toISOString();
     this.db.db
       .insert(pipelineRuns)
-      .values({ firingId, model, step: 'snapshot', state: 'active', outputs: { ...outputs, timeline: { snapshot: at } }, error: null, createdAt: at, updatedAt: at })
+      .values({
+        firingId,
+        model,
+        step: 'snapshot',
+        state: 'active',
+        outputs: { ...outputs, timeline: { snapshot: at } },
+        error: null,
+        createdAt: at,
+        updatedAt: at,
+      })
       .onConflictDoNothing()
       .run();
     return this.get(firingId)!;

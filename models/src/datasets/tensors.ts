@@ -38,7 +38,11 @@ export async function toTensorData(
   // sharp decodes on libuv's thread pool: a window of images in flight at once, then each result is
   // placed in order (a bad image is reported and skipped, as before).
   const decode = async (item: LabelledImage): Promise<Float32Array> => {
-    const input = item.gray ? preprocessRgba(grayToRgba(item.gray), spec) : item.bytes ? await preprocessImageBytes(item.bytes, spec) : undefined;
+    const input = item.gray
+      ? preprocessRgba(grayToRgba(item.gray), spec)
+      : item.bytes
+        ? await preprocessImageBytes(item.bytes, spec)
+        : undefined;
     if (!input) throw new ModelsError('BAD_DATASET', 'item has neither bytes nor pixels');
     return input;
   };

@@ -1,1 +1,0 @@
-import { OnnxGraph } from '@edgeloop/models/src/export/onnx-graph.ts';
