@@ -145,7 +145,8 @@ export async function startHub(config: Config, options: { log?: Logger } = {}): 
       classifier = await loadOnnxClassifier(config.classifierModelDir);
       log.info({ model: classifier }, 'production classifier loaded');
     }
-    const queue = new LabellingQueue({ db: database, metrics });
+    // Each label written in the queue asks the trigger engine to look again (coalesced).
+    const queue = new LabellingQueue({ db: database, metrics, onLabelled: () => triggers?.notify('labelled') });
     const preAnnotator = new PreAnnotator({ db: database, store, log, classifier: () => classifier });
     if (config.preAnnotateIntervalMs > 0) {
       let running = false;
@@ -271,7 +272,13 @@ export function demoConfig(config: Config): Config {
   const { triggers, pipeline } = config;
   return {
     ...config,
-    triggers: { ...triggers, debounceMs: 10_000, cooldownMs: 120_000, newLabels: { ...triggers.newLabels, minCount: 300 } },
+    triggers: {
+      ...triggers,
+      debounceMs: 10_000,
+      cooldownMs: 120_000,
+      intervalMs: 10_000,
+      newLabels: { ...triggers.newLabels, minCount: 300 },
+    },
     pipeline: { ...pipeline, rollout: { ...pipeline.rollout, watchMs: 60_000, minPredictions: 100, tickMs: 5_000 } },
   };
 }

@@ -147,6 +147,30 @@ describe('errors', () => {
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('log successful reads at debug, and writes and failures at info', async () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', new Writable({ write: (chunk, _enc, done) => done(void lines.push(String(chunk))) }));
+    const fx = await openApiFixture({ log });
+    try {
+      const call = async (path: string, init: RequestInit = {}) => {
+        lines.length = 0;
+        const res = await fx.app.request(path, { ...init, headers: { ...auth, ...(init.headers ?? {}) } });
+        const line = lines.map((l) => JSON.parse(l) as { level: number; msg: string; status: number }).find((l) => l.msg === 'request');
+        return { status: res.status, level: line?.level };
+      };
+      expect(await call('/samples')).toEqual({ status: 200, level: 20 });
+      expect(await call(`/samples/${'f'.repeat(64)}`)).toEqual({ status: 404, level: 30 });
+      const created = await call('/devices', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"deviceId":"log-1"}',
+      });
+      expect(created).toEqual({ status: 201, level: 30 });
+    } finally {
+      await fx.close();
+    }
+  });
+
   it('answer a bug with 500 INTERNAL, no details, and log it with the request id', async () => {
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write: (chunk, _enc, done) => done(void lines.push(String(chunk))) }));

@@ -21,8 +21,8 @@ export { apiRoutes };
 
 /** A client's request id is kept only if it is short and plain (it lands in every log line). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-// Probes, scrapes, trainer workers' lease polls and their per-sample downloads: many, routine.
-const QUIET_ROUTES = new Set(['/health', '/metrics', '/jobs/lease', '/jobs/{id}/heartbeat', '/jobs/{id}/samples/{sampleId}']);
+// Routine writes: trainer workers' lease polls, heartbeats, downloads and per-epoch metrics.
+const QUIET_ROUTES = new Set(['/jobs/lease', '/jobs/{id}/heartbeat', '/jobs/{id}/samples', '/jobs/{id}/metrics']);
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function requestContext(deps: ApiDeps): MiddlewareHandler<ApiEnv> {
@@ -41,8 +41,10 @@ function requestContext(deps: ApiDeps): MiddlewareHandler<ApiEnv> {
     const method = METHODS.has(c.req.method) ? c.req.method : 'OTHER';
     deps.metrics.httpRequests.inc({ method, route: c.get('route'), status: String(status) });
     const line = { method, path: c.req.path, route: c.get('route'), status, ms: Math.round(performance.now() - started) };
-    // Probes and scrapes arrive every few seconds; keep them out of the info log unless they fail.
-    if (QUIET_ROUTES.has(line.route) && status < 400) log.debug(line, 'request');
+    // Reads that succeed (probes, scrapes, devices polling the TUF repository, dashboards) and
+    // routine worker calls go to the debug log; writes and every failure to the info log.
+    const routine = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || QUIET_ROUTES.has(line.route);
+    if (routine && status < 400) log.debug(line, 'request');
     else log.info(line, 'request');
   };
 }

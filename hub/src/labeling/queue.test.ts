@@ -134,6 +134,20 @@ describe('LabellingQueue', () => {
     expect(h.count('SELECT count(*) FROM audit_log')).toBe(0);
   });
 
+  it('tells onLabelled after each committed label, and not after a refused one or a skip', () => {
+    let told = 0;
+    const q = new LabellingQueue({ db: h.database, metrics: h.metrics, now: () => new Date(T0), onLabelled: () => told++ });
+    const a = insertSample(h.database, { predictedLabel: 'cat' });
+    const b = insertSample(h.database, { predictedLabel: 'cat' });
+    q.accept(a, 'alice');
+    q.correct(a, 'dog', 'alice');
+    expect(told).toBe(2);
+    expect(() => q.accept(a, 'alice')).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+    expect(() => q.correct(a, '', 'alice')).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    q.skip(b, 'alice');
+    expect(told).toBe(2);
+  });
+
   it('correct labels by hand, validates the label, and relabels: a new row, the newest wins', () => {
     const id = insertSample(h.database, { predictedLabel: 'cat' });
     expect(queue.correct(id, 'dog', 'alice')).toMatchObject({ label: 'dog', source: 'human', action: 'correct', labelledBy: 'alice' });

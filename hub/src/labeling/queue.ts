@@ -44,6 +44,8 @@ export interface LabellingQueueDeps {
   metrics: Pick<HubMetrics, 'labellingQueueDepth'>;
   /** The clock for `labelledAt` and the audit log (tests pin it). */
   now?: () => Date;
+  /** Called after each committed label (the trigger engine's `notify('labelled')`). */
+  onLabelled?: () => void;
 }
 
 /** Largest page {@link LabellingQueue.next} serves. */
@@ -59,9 +61,11 @@ export class LabellingQueue {
   private readonly sqlite: OpenDatabase['sqlite'];
   private readonly metrics: LabellingQueueDeps['metrics'];
   private readonly now: () => Date;
+  private readonly onLabelled: () => void;
 
   constructor(deps: LabellingQueueDeps) {
     this.sqlite = deps.db.sqlite;
+    this.onLabelled = deps.onLabelled ?? (() => {});
     this.metrics = deps.metrics;
     this.now = deps.now ?? (() => new Date());
     // prom-client runs a metric's `collect` (a documented config option) before every scrape, so
@@ -134,7 +138,7 @@ export class LabellingQueue {
     actor: string,
     decide: (s: SampleState) => Pick<LabelRecord, 'label' | 'source' | 'action'>,
   ): LabelRecord {
-    return this.transaction(sampleId, actor, (s, at) => {
+    const record = this.transaction(sampleId, actor, (s, at) => {
       const { label, source, action } = decide(s);
       this.sqlite
         .prepare('INSERT INTO labels (sample_id, label, source, action, labelled_by, labelled_at) VALUES (?, ?, ?, ?, ?, ?)')
@@ -143,6 +147,8 @@ export class LabellingQueue {
       this.audit(actor, `label.${action}`, sampleId, { label, source, from: s.queueState }, at);
       return { sampleId, label, source, action, labelledBy: actor, labelledAt: at };
     });
+    this.onLabelled();
+    return record;
   }
 
   /** Runs `body` on the sample's current state in an IMMEDIATE transaction, then updates the gauge. */
