@@ -152,6 +152,40 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
     queue.cancel(job.id, 'tester');
   });
 
+  it('answers a batch over its byte budget in part (at least one image), and the client asks again for the rest', async () => {
+    const small = await serveRoutes(
+      jobRoutes({
+        db: parts.db,
+        store: parts.store,
+        jobs: queue,
+        adminToken: ADMIN_TOKEN,
+        workerTokens: [WORKER_TOKEN],
+        maxArtifactBytes: 1 << 20,
+        sampleBatchBytes: 1, // every answer carries exactly one image
+      }),
+      parts.log,
+    );
+    try {
+      const job = queue.enqueue({ model: 'digits', datasetId, params: {} });
+      const client = new HubClient({ hub: small.url, token: WORKER_TOKEN });
+      const lease = (await client.lease('budget-test', ['wasm']))!;
+      expect(lease.job.id).toBe(job.id);
+      const ids = (await client.dataset(lease)).items.map((i) => i.sampleId).slice(0, 5);
+      const res = await fetch(`${small.url}/jobs/${job.id}/samples?lease=${lease.leaseId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WORKER_TOKEN}` },
+        body: JSON.stringify({ ids }),
+      });
+      expect(((await res.json()) as { items: { id: string }[] }).items.map((i) => i.id)).toEqual([ids[0]]);
+      const images = await client.samples(lease, ids);
+      for (const [i, id] of ids.entries())
+        expect(Buffer.from(images[i]!)).toEqual(Buffer.from((await parts.store.get(`samples/${id.slice(0, 2)}/${id}`))!));
+      queue.cancel(job.id, 'tester');
+    } finally {
+      await small.close();
+    }
+  });
+
   it('trains a leased job, streams per-epoch metrics and uploads every artifact', async () => {
     const job = queue.enqueue({ model: 'digits', datasetId, params: { epochs: 2, batchSize: 16 } });
     expect(await workOnce(worker())).toBe('succeeded');

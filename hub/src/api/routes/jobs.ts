@@ -30,6 +30,8 @@ export interface JobApiDeps {
   adminToken: string;
   workerTokens: readonly string[];
   maxArtifactBytes: number;
+  /** Image bytes one `POST /jobs/{id}/samples` answer carries at most (default 16 MiB). */
+  sampleBatchBytes?: number;
 }
 
 const JobParamsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
@@ -296,7 +298,7 @@ export function jobRoutes(deps: JobApiDeps): Route[] {
         for (const id of body.ids) {
           const bytes = await readSampleBlob(deps, id);
           if (!bytes) throw new HubError('NOT_FOUND', `no image for sample ${id}`);
-          if (items.length > 0 && total + bytes.byteLength > SAMPLE_BATCH_BYTES) break;
+          if (items.length > 0 && total + bytes.byteLength > (deps.sampleBatchBytes ?? SAMPLE_BATCH_BYTES)) break;
           total += bytes.byteLength;
           items.push({ id, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') });
         }
