@@ -1,4 +1,5 @@
 /** Errors of the edge agent: every one carries a stable `code` and, where there is one, a `cause`. */
+import { CodedError } from '@edgeloop/protocol';
 
 export type AgentErrorCode =
   // configuration and CLI
@@ -37,12 +38,6 @@ export type AgentErrorCode =
   | 'SHUTTING_DOWN'
   | 'INTERNAL';
 
-export class AgentError extends Error {
+export class AgentError extends CodedError<AgentErrorCode> {
   override readonly name = 'AgentError';
-  readonly code: AgentErrorCode;
-
-  constructor(code: AgentErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-  }
 }

@@ -1,4 +1,5 @@
 /** Errors of the hub: every one carries a stable `code` and, where there is one, a `cause`. */
+import { CodedError } from '@edgeloop/protocol';
 
 export type HubErrorCode =
   | 'BAD_CONFIG'
@@ -16,12 +17,6 @@ export type HubErrorCode =
   | 'SHUTTING_DOWN'
   | 'INTERNAL';
 
-export class HubError extends Error {
+export class HubError extends CodedError<HubErrorCode> {
   override readonly name = 'HubError';
-  readonly code: HubErrorCode;
-
-  constructor(code: HubErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-  }
 }

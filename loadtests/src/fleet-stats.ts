@@ -40,18 +40,8 @@ export interface VersionStats extends Tally {
 
 export interface FleetStats {
   agents: AgentStats[];
-  totals: {
-    classified: number;
-    correct: number;
-    accuracy: number | null;
-    before: Tally;
-    after: Tally;
-    waiting: number;
-    errors: number;
-    sampled: number;
-    stored: number;
-    outbox: number;
-  };
+  /** The agents' counts summed (accuracy recomputed from the sums). */
+  totals: Omit<AgentStats, 'deviceId' | 'modelVersion'>;
   /** Accuracy on shifted inputs, by the model version (as a string key) that classified them. */
   shiftedByVersion: Record<string, VersionStats>;
   /** Distinct sample ids the simulator knows the truth of. */

@@ -1,4 +1,5 @@
 /** Errors of the models package: every one carries a stable `code` and, where there is one, a `cause`. */
+import { CodedError } from '@edgeloop/protocol';
 
 export type ModelsErrorCode =
   | 'BAD_IMAGE'
@@ -12,12 +13,6 @@ export type ModelsErrorCode =
   | 'NO_BACKEND'
   | 'BAD_ARGUMENT';
 
-export class ModelsError extends Error {
+export class ModelsError extends CodedError<ModelsErrorCode> {
   override readonly name = 'ModelsError';
-  readonly code: ModelsErrorCode;
-
-  constructor(code: ModelsErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-  }
 }

@@ -4,6 +4,20 @@
  */
 
 /** Stable machine-readable codes for everything that can be wrong with a message. */
+/**
+ * The shape every edgeloop package's error class shares: a stable machine-readable `code` from the
+ * package's own union, a message for people, and the `cause` underneath when there is one. Each
+ * package subclasses it (`HubError`, `AgentError`, …) with its own `name` and codes.
+ */
+export class CodedError<C extends string> extends Error {
+  readonly code: C;
+
+  constructor(code: C, message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+  }
+}
+
 export type ProtocolErrorCode = 'TOO_LARGE' | 'BAD_FRAME' | 'BAD_JSON' | 'SCHEMA' | 'ID_MISMATCH' | 'BAD_TOPIC' | 'BAD_STATE';
 
 /** One problem found in a message, with the path of the offending field (`[]` for the whole). */
@@ -70,12 +84,6 @@ export type TufErrorCode =
   | 'TUF_FETCH_FAILED';
 
 /** A refused TUF refresh or target download; `cause` holds what failed underneath, if anything. */
-export class TufError extends Error {
+export class TufError extends CodedError<TufErrorCode> {
   override readonly name = 'TufError';
-  readonly code: TufErrorCode;
-
-  constructor(code: TufErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-  }
 }

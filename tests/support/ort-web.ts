@@ -26,25 +26,33 @@ export interface OrtWebResult {
   ortVersion: string;
 }
 
-/** Runs `job.inputs` through the model in Chromium, `job.batch` images per call. */
-export async function runInOrtWeb(job: OrtWebJob): Promise<OrtWebResult> {
+/** Serves ORT's wasm build plus `files` on 127.0.0.1, and opens a Chromium page with the `ort` global loaded. */
+async function openOrtPage(files: Record<string, { body: Uint8Array; type: string }>) {
   const file = (name: string, type: string) => ({ body: readFileSync(join(ortDist, name)), type });
   const site = await serveStatic({
     '/': { body: '<!doctype html><title>ort-web</title>', type: 'text/html' },
     '/ort/ort.wasm.min.js': file('ort.wasm.min.js', 'text/javascript'),
     '/ort/ort-wasm-simd-threaded.mjs': file('ort-wasm-simd-threaded.mjs', 'text/javascript'),
     '/ort/ort-wasm-simd-threaded.wasm': file('ort-wasm-simd-threaded.wasm', 'application/wasm'),
+    ...files,
+  });
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  await page.goto(site.url);
+  await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
+  return { site, browser, page };
+}
+
+/** Runs `job.inputs` through the model in Chromium, `job.batch` images per call. */
+export async function runInOrtWeb(job: OrtWebJob): Promise<OrtWebResult> {
+  const { site, browser, page } = await openOrtPage({
     '/model.onnx': { body: job.model, type: 'application/octet-stream' },
     '/inputs.bin': {
       body: new Uint8Array(job.inputs.buffer, job.inputs.byteOffset, job.inputs.byteLength),
       type: 'application/octet-stream',
     },
   });
-  const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    await page.goto(site.url);
-    await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
     const result = await page.evaluate(
       async ({ shape, batch, timeRuns }) => {
         // biome-ignore lint/suspicious/noExplicitAny: the ort global comes from the script tag
@@ -95,18 +103,7 @@ export interface OrtWebTimer {
  * up the wasm code, keep a noisy machine from favouring whichever side ran first.
  */
 export async function openOrtWebTimer(model: Uint8Array, shape: number[]): Promise<OrtWebTimer> {
-  const file = (name: string, type: string) => ({ body: readFileSync(join(ortDist, name)), type });
-  const site = await serveStatic({
-    '/': { body: '<!doctype html><title>ort-web</title>', type: 'text/html' },
-    '/ort/ort.wasm.min.js': file('ort.wasm.min.js', 'text/javascript'),
-    '/ort/ort-wasm-simd-threaded.mjs': file('ort-wasm-simd-threaded.mjs', 'text/javascript'),
-    '/ort/ort-wasm-simd-threaded.wasm': file('ort-wasm-simd-threaded.wasm', 'application/wasm'),
-    '/model.onnx': { body: model, type: 'application/octet-stream' },
-  });
-  const browser = await launchChromium();
-  const page = await browser.newPage();
-  await page.goto(site.url);
-  await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
+  const { site, browser, page } = await openOrtPage({ '/model.onnx': { body: model, type: 'application/octet-stream' } });
   const ortVersion = await page.evaluate(async () => {
     // biome-ignore lint/suspicious/noExplicitAny: the ort global comes from the script tag
     const g = globalThis as any;

@@ -95,7 +95,16 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
     await importMnist(parts, 10);
     datasetId = createSnapshot({ db: parts.db }, { name: 'mnist-10', actor: 'tester' }).id;
     queue = new JobQueue({ db: parts.db, runs: parts.runs, leaseMs: 30_000, maxAttempts: 2, log: parts.log });
-    server = await serveRoutes(
+    server = await serve();
+  });
+  afterAll(async () => {
+    await server?.close();
+    await parts?.close();
+  });
+
+  /** The job routes over the shared queue and parts, on their own server. */
+  const serve = (extra: Partial<Parameters<typeof jobRoutes>[0]> = {}) =>
+    serveRoutes(
       jobRoutes({
         db: parts.db,
         store: parts.store,
@@ -103,14 +112,10 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
         adminToken: ADMIN_TOKEN,
         workerTokens: [WORKER_TOKEN],
         maxArtifactBytes: 32 << 20,
+        ...extra,
       }),
       parts.log,
     );
-  });
-  afterAll(async () => {
-    await server?.close();
-    await parts?.close();
-  });
 
   const worker = (token = WORKER_TOKEN) => ({ hub: server.url, token, name: 'test-worker', backend: 'wasm' as const, log: () => {} });
 
@@ -153,18 +158,7 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
   });
 
   it('answers a batch over its byte budget in part (at least one image), and the client asks again for the rest', async () => {
-    const small = await serveRoutes(
-      jobRoutes({
-        db: parts.db,
-        store: parts.store,
-        jobs: queue,
-        adminToken: ADMIN_TOKEN,
-        workerTokens: [WORKER_TOKEN],
-        maxArtifactBytes: 1 << 20,
-        sampleBatchBytes: 1, // every answer carries exactly one image
-      }),
-      parts.log,
-    );
+    const small = await serve({ sampleBatchBytes: 1 }); // every answer carries exactly one image
     try {
       const job = queue.enqueue({ model: 'digits', datasetId, params: {} });
       const client = new HubClient({ hub: small.url, token: WORKER_TOKEN });

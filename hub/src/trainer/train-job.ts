@@ -79,8 +79,10 @@ async function downloadDataset(options: TrainJobOptions): Promise<Dataset> {
       );
       for (const [k, item] of part.entries())
         items[from + k] = { id: item.sampleId, label: item.label, source: `hub:${item.sampleId}`, bytes: bytes[k]! };
+      const before = done;
       done += part.length;
-      if (batches.length > 4 && (next % 8 === 0 || done === items.length)) options.log(`download: ${done}/${items.length} images`);
+      // Progress every 2,048 images (8 requests); the end is logged below.
+      if (Math.floor(done / 2048) > Math.floor(before / 2048)) options.log(`download: ${done}/${items.length} images`);
     }
   };
   await Promise.all(Array.from({ length: options.downloadConcurrency ?? 4 }, worker));
