@@ -138,20 +138,20 @@ export async function loadOnnxClassifier(modelDir: string, opts: { limits?: Deco
   }
 
   async function classifyMany(images: readonly Uint8Array[]): Promise<Classification[]> {
-    const inputs: Float32Array[] = new Array(images.length);
-    let next = 0;
-    const decoder = async () => {
-      while (next < images.length) {
-        const i = next++;
-        inputs[i] = await preprocess(images[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DECODERS, images.length) }, decoder));
     const out: Classification[] = [];
+    // One batch decoded at a time (straight into the batch tensor), so memory stays at one batch
+    // however many images there are.
     for (let from = 0; from < images.length; from += maxBatch) {
       const n = Math.min(maxBatch, images.length - from);
       const batch = new Float32Array(n * per);
-      for (let i = 0; i < n; i++) batch.set(inputs[from + i]!, i * per);
+      let next = 0;
+      const decoder = async () => {
+        while (next < n) {
+          const i = next++;
+          batch.set(await preprocess(images[from + i]!), i * per);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DECODERS, n) }, decoder));
       out.push(...(await run(batch, n)));
     }
     return out;
