@@ -219,4 +219,25 @@ describe('the quick check (timestamp.json unchanged since the last full check)',
     server.source = repo;
     expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date', model: { version: 2 } });
   });
+
+  it('keeps what a refresh verified before it failed, and the next check goes on from there', async () => {
+    addRelease(repo, 3);
+    repo.publish();
+    server.fault = (path) => (/snapshot\.json$/.test(path) ? { kind: 'status', status: 500 } : undefined);
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'rejected' });
+    const trusted = (f: string) => readFile(join(device.stateDir, 'tuf-metadata', f));
+    // The new timestamp was verified before the snapshot failed: it is trusted now (TUF §5.4.5).
+    expect((await trusted('timestamp.json')).equals(repo.file('metadata/timestamp.json'))).toBe(true);
+    expect(device.updater.currentModel()?.version).toBe(2);
+    server.fault = undefined;
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'updated', model: { version: 3 } });
+    const signed = async (f: string) => JSON.parse((await trusted(f)).toString('utf8')).signed;
+    expect((await signed('timestamp.json')).meta['snapshot.json'].version).toBe((await signed('snapshot.json')).version);
+    const snapshotName = `metadata/${(await signed('snapshot.json')).version}.snapshot.json`;
+    expect((await trusted('snapshot.json')).equals(repo.file(snapshotName))).toBe(true);
+    expect(await installedMatches(repo, device.modelsDir, 3)).toBe(true);
+    // A fresh process (recover, then a check) agrees with what this one persisted.
+    await device.updater.recover();
+    expect(await device.updater.checkForUpdate()).toMatchObject({ status: 'up-to-date', model: { version: 3 } });
+  });
 });

@@ -10,16 +10,6 @@ import { basename, dirname, join } from 'node:path';
 /** Suffix of temporary files; `recover()` removes leftovers with it. */
 export const TMP_MARK = '.tmp-';
 
-/** Flushes a file's data to disk. */
-export async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Flushes a directory's entries (creations, renames) to disk. A no-op where unsupported (Windows). */
 export async function fsyncDir(path: string): Promise<void> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
@@ -34,16 +24,26 @@ export async function fsyncDir(path: string): Promise<void> {
   }
 }
 
-/** Replaces `path` with `bytes` atomically and durably. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), `${basename(path)}${TMP_MARK}${randomBytes(6).toString('hex')}`);
-  const fh = await open(tmp, 'w');
+/** Writes `path` whole and fsyncs it (not atomic: for files in a directory that is renamed into place). */
+export async function writeFileDurable(path: string, bytes: Uint8Array | string): Promise<void> {
+  const fh = await open(path, 'w');
   try {
     await fh.writeFile(bytes);
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** A temporary name beside `path`, marked so that boot removes it if it is left behind. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `${basename(path)}${TMP_MARK}${randomBytes(6).toString('hex')}`);
+}
+
+/** Replaces `path` with `bytes` atomically and durably. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  const tmp = tempPathFor(path);
+  await writeFileDurable(tmp, bytes);
   try {
     await rename(tmp, path);
   } catch (cause) {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,5 +52,16 @@ describe('BoundedFetcher', () => {
     const f = new BoundedFetcher({ tmpDir });
     await expect(f.downloadBytes(`${base}/2.root.json`, 100)).rejects.toMatchObject({ statusCode: 404 });
     expect(f.lastFailure).toBeUndefined();
+  });
+  it('keeps metadata in memory (no temporary file) and writes a target straight to its place', async () => {
+    const f = new BoundedFetcher({ tmpDir: join(tmpDir, 'never') });
+    expect((await f.downloadBytes(`${base}/hop`, 5)).toString()).toBe('hello');
+    await expect(readdir(join(tmpDir, 'never'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const seen: string[] = [];
+    const path = join(tmpDir, 'target');
+    expect(await f.downloadToFile(`${base}/file`, 5, path, (c) => seen.push(Buffer.from(c).toString()))).toBe(5);
+    expect(seen.join('')).toBe('hello');
+    expect(await readFile(path, 'utf8')).toBe('hello');
+    await expect(f.downloadToFile(`${base}/file`, 4, path, () => {})).rejects.toMatchObject({ code: 'UPDATE_TOO_LARGE' });
   });
 });

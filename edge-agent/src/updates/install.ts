@@ -1,15 +1,22 @@
 /**
  * Downloads a release into `<name>/<version>.partial/` and renames it to `<name>/<version>/` once
- * every file is verified and on disk. Each target goes through tuf-js, which streams it into a
- * temporary file through the bounded fetcher and checks its length and hashes against the trusted
- * targets metadata (TUF §5.7.3) before copying it here; each copy is then fsynced.
+ * every file is verified and on disk.
+ *
+ * Each target is streamed straight into its place through the bounded fetcher (capped at the
+ * length the targets role signed), hashed as it arrives with every algorithm the targets metadata
+ * lists, checked for exactly that length and those hashes (TUF §5.7.3), and fsynced. That is the
+ * check tuf-js's `downloadTarget` makes; doing it here spares its temporary file, its second read
+ * of the file to hash it and its synchronous copy into place. The URL is the one tuf-js would ask
+ * for: under consistent snapshots, `<dir>/<first listed hash>.<base>`.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelManifest } from '@edgeloop/protocol';
 import type { TargetFile } from '@tufjs/models';
-import type { Updater } from 'tuf-js';
-import { fsyncDir, fsyncFile, renameDurable } from './durable-fs.js';
+import { AgentError } from '../errors.js';
+import { fsyncDir, renameDurable, writeFileDurable } from './durable-fs.js';
+import type { BoundedFetcher } from './fetcher.js';
 import { INSTALL_RECORD, type InstallRecord, type ModelStore } from './model-store.js';
 import { checkManifest, MANIFEST_FILE, MODEL_FILE, sha256Of } from './release.js';
 
@@ -18,10 +25,19 @@ export interface ReleaseTargets {
   manifest: TargetFile;
 }
 
+/** Where targets are fetched from. */
+export interface TargetSource {
+  fetcher: BoundedFetcher;
+  /** The repository's `targets/` URL, with a trailing slash. */
+  targetBaseUrl: string;
+  /** The trusted root's `consistent_snapshot`. */
+  consistentSnapshot: boolean;
+}
+
 /** Installs one release; returns its (complete, verified, durable) directory and manifest. */
 export async function installRelease(
   store: ModelStore,
-  updater: Updater,
+  source: TargetSource,
   version: number,
   targets: ReleaseTargets,
 ): Promise<{ dir: string; manifest: ModelManifest }> {
@@ -35,9 +51,9 @@ export async function installRelease(
 
   // The manifest first: it is small, and checking it against the signed model target first spares
   // downloading a model whose release does not hold together.
-  await updater.downloadTarget(targets.manifest, join(partial, MANIFEST_FILE));
-  const manifest = checkManifest(await readFile(join(partial, MANIFEST_FILE)), store.name, version, targets.model);
-  await updater.downloadTarget(targets.model, join(partial, MODEL_FILE));
+  const manifestBytes = await downloadTarget(source, targets.manifest, join(partial, MANIFEST_FILE), true);
+  const manifest = checkManifest(manifestBytes, store.name, version, targets.model);
+  await downloadTarget(source, targets.model, join(partial, MODEL_FILE), false);
 
   const record: InstallRecord = {
     v: 1,
@@ -48,9 +64,47 @@ export async function installRelease(
       [MANIFEST_FILE]: { length: targets.manifest.length, sha256: sha256Of(targets.manifest) },
     },
   };
-  await writeFile(join(partial, INSTALL_RECORD), `${JSON.stringify(record)}\n`);
-  for (const f of [MANIFEST_FILE, MODEL_FILE, INSTALL_RECORD]) await fsyncFile(join(partial, f));
+  await writeFileDurable(join(partial, INSTALL_RECORD), `${JSON.stringify(record)}\n`);
   await fsyncDir(partial);
   await renameDurable(partial, dir);
   return { dir, manifest };
+}
+
+/** The URL tuf-js would fetch `target` from. */
+export function targetUrl(source: Pick<TargetSource, 'targetBaseUrl' | 'consistentSnapshot'>, target: TargetFile): string {
+  const first = Object.values(target.hashes)[0];
+  if (!source.consistentSnapshot || first === undefined) return `${source.targetBaseUrl}${target.path}`;
+  const slash = target.path.lastIndexOf('/');
+  return `${source.targetBaseUrl}${target.path.slice(0, slash + 1)}${first}.${target.path.slice(slash + 1)}`;
+}
+
+/**
+ * Downloads one target to `path` and checks its length and every listed hash (TUF §5.7.3); returns
+ * its bytes when `keep` is set (the manifest), an empty array otherwise.
+ */
+async function downloadTarget(source: TargetSource, target: TargetFile, path: string, keep: boolean): Promise<Uint8Array> {
+  const url = targetUrl(source, target);
+  const digests: [string, Hash][] = Object.keys(target.hashes).map((algorithm) => {
+    try {
+      return [algorithm, createHash(algorithm)];
+    } catch {
+      throw new AgentError('UPDATE_HASH_MISMATCH', `${target.path}: hash algorithm ${algorithm} not supported`);
+    }
+  });
+  if (digests.length === 0) throw new AgentError('UPDATE_BAD_METADATA', `target ${target.path} lists no hashes`);
+  const kept: Uint8Array[] = [];
+  const length = await source.fetcher.downloadToFile(url, target.length, path, (chunk) => {
+    for (const [, digest] of digests) digest.update(chunk);
+    if (keep) kept.push(chunk);
+  });
+  if (length !== target.length) {
+    throw new AgentError('UPDATE_HASH_MISMATCH', `${target.path}: expected length ${target.length}, got ${length}`);
+  }
+  for (const [algorithm, digest] of digests) {
+    const actual = digest.digest('hex');
+    if (actual !== target.hashes[algorithm]) {
+      throw new AgentError('UPDATE_HASH_MISMATCH', `${target.path}: expected ${algorithm} ${target.hashes[algorithm]}, got ${actual}`);
+    }
+  }
+  return keep ? Buffer.concat(kept) : new Uint8Array();
 }

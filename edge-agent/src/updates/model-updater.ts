@@ -16,18 +16,24 @@
  * a failed fetch is reported as the full refresh would report it.
  */
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { AgentError } from '../errors.js';
 import { classifyUpdateError } from './classify-error.js';
 import { BoundedFetcher } from './fetcher.js';
 import { installRelease } from './install.js';
 import { ModelStore, type Pointer } from './model-store.js';
-import { refreshTrusted, repositoryBase } from './refresh.js';
+import { type KnownTrusted, refreshTrusted, repositoryBase } from './refresh.js';
 import { chooseRelease } from './release.js';
 import { runSelfTest } from './self-test.js';
-import { checkExpiry, loadTrusted, type MetadataDirs, metadataDirs, removeLeftovers, type TrustedMetadata } from './trusted-metadata.js';
+import {
+  checkExpiry,
+  loadTrusted,
+  type MetadataBytes,
+  type MetadataDirs,
+  metadataDirs,
+  removeLeftovers,
+  type TrustedMetadata,
+} from './trusted-metadata.js';
 import type { InstalledModel, ModelUpdaterEvents, ModelUpdaterOptions, UpdateResult } from './types.js';
 
 export type { InstalledModel, ModelUpdaterEvents, ModelUpdaterOptions, UpdateResult } from './types.js';
@@ -47,6 +53,8 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
   private recovered = false;
   /** What the last full check verified, for the quick check (see the file comment). */
   private verified: { timestamp: Buffer; trusted: TrustedMetadata; highest: number } | undefined;
+  /** The trusted metadata bytes as the last refresh persisted them (see `refresh.ts`). */
+  private knownTrusted: KnownTrusted = {};
 
   constructor(private readonly options: ModelUpdaterOptions) {
     super();
@@ -70,6 +78,7 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
 
   private async recoverNow(): Promise<InstalledModel | undefined> {
     this.verified = undefined;
+    this.knownTrusted = {};
     await removeLeftovers(this.dirs);
     const trusted = await loadTrusted(this.dirs).then(
       (t) => t.targets?.signed,
@@ -115,14 +124,22 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
       if (!this.recovered) await this.recoverNow(); // the installed versions decide what is newer
       if (await this.unchanged(fetcher)) return this.report({ status: 'up-to-date', ...(this.current ? { model: this.current } : {}) });
       this.verified = undefined;
-      const { updater, trusted } = await refreshTrusted({ ...this.options, dirs: this.dirs, fetcher, now: this.now() });
+      const { updater, trusted, files } = await refreshTrusted(
+        { ...this.options, dirs: this.dirs, fetcher, now: this.now() },
+        this.knownTrusted,
+      );
       const release = await chooseRelease(updater, trusted, this.options.modelName, this.pointer.highest, this.options.maxModelBytes);
       if (!release) {
-        await this.remember(trusted);
+        this.remember(trusted, files);
         return this.report({ status: 'up-to-date', ...(this.current ? { model: this.current } : {}) });
       }
       version = release.version;
-      const { dir } = await installRelease(this.store, updater, version, release);
+      const source = {
+        fetcher,
+        targetBaseUrl: `${repositoryBase(this.options.repositoryUrl)}targets/`,
+        consistentSnapshot: trusted.root.signed.consistentSnapshot,
+      };
+      const { dir } = await installRelease(this.store, source, version, release);
       const testStart = performance.now();
       await runSelfTest(this.options.selfTest, dir, this.options.selfTestTimeoutMs ?? 120_000);
       const swapStart = performance.now();
@@ -132,7 +149,7 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
       this.setPointer(next);
       const swapMs = performance.now() - swapStart;
       await this.store.prune([next.current, next.previous]);
-      await this.remember(trusted);
+      this.remember(trusted, files);
       this.emit('model', this.current);
       const timings = { totalMs: performance.now() - started, selfTestMs: swapStart - testStart, swapMs };
       result = { status: 'updated', model: this.current as unknown as InstalledModel, ...(previous ? { previous } : {}), timings };
@@ -166,9 +183,9 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
     return Buffer.from(bytes).equals(v.timestamp);
   }
 
-  private async remember(trusted: TrustedMetadata): Promise<void> {
-    const timestamp = await readFile(join(this.dirs.trusted, 'timestamp.json'));
-    this.verified = { timestamp, trusted, highest: this.pointer.highest };
+  private remember(trusted: TrustedMetadata, files: MetadataBytes): void {
+    const timestamp = files.get('timestamp.json');
+    this.verified = timestamp ? { timestamp, trusted, highest: this.pointer.highest } : undefined;
   }
 
   private setPointer(p: Pointer): void {

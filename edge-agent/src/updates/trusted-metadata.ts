@@ -1,23 +1,26 @@
 /**
  * The trusted TUF metadata on disk. `<stateDir>/tuf-metadata/` holds the last verified root,
- * timestamp, snapshot and targets. tuf-js writes what it verifies with a plain `writeFileSync` (no
- * fsync, no rename), which a `kill -9` can tear; a torn root.json would stop every later update.
- * So tuf-js works in a throw-away copy (`tuf-metadata.work/`) and each file it verified is then
- * persisted atomically, root first, before anything acts on it (TUF §5.3.8, §5.4.5, §5.5.7, §5.6.6).
+ * timestamp, snapshot and targets. Each file tuf-js verified is persisted atomically (temporary
+ * file, fsync, rename, directory fsync), root first, before anything acts on it (TUF §5.3.8,
+ * §5.4.5, §5.5.7, §5.6.6); a torn root.json would stop every later update. See `refresh.ts`.
  */
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 import { AgentError } from '../errors.js';
-import { TMP_MARK, writeFileAtomic } from './durable-fs.js';
+import { fsyncDir, TMP_MARK, tempPathFor, writeFileAtomic, writeFileDurable } from './durable-fs.js';
 
 /** In the order they are persisted: a new root before anything its new keys signed. */
 export const METADATA_FILES = ['root.json', 'timestamp.json', 'snapshot.json', 'targets.json'] as const;
+export type MetadataFile = (typeof METADATA_FILES)[number];
+
+/** The bytes of each metadata file, by name; absent roles are absent. */
+export type MetadataBytes = Map<MetadataFile, Buffer>;
 
 export interface MetadataDirs {
   /** The durable trusted metadata. */
   trusted: string;
-  /** tuf-js's working copy, rebuilt for each check. */
+  /** tuf-js's working copy in earlier agent versions; boot removes one if it is left. */
   work: string;
   /** Partial downloads. */
   tmp: string;
@@ -75,25 +78,41 @@ export async function removeLeftovers(dirs: MetadataDirs): Promise<void> {
   for (const n of names) if (n.includes(TMP_MARK)) await rm(join(dirs.trusted, n), { force: true });
 }
 
-/** A fresh working copy of the trusted metadata for tuf-js. */
-export async function prepareWorkingCopy(dirs: MetadataDirs): Promise<void> {
-  await rm(dirs.work, { recursive: true, force: true });
-  await mkdir(dirs.work, { recursive: true });
+/** The persisted metadata files, unchecked (tuf-js checks them when it loads them). */
+export async function readTrustedFiles(dirs: MetadataDirs): Promise<MetadataBytes> {
+  const files: MetadataBytes = new Map();
   for (const f of METADATA_FILES) {
-    await copyFile(join(dirs.trusted, f), join(dirs.work, f)).catch((cause: NodeJS.ErrnoException) => {
-      if (cause.code !== 'ENOENT') throw cause;
-    });
+    const bytes = await readOptional(join(dirs.trusted, f));
+    if (bytes) files.set(f, bytes);
   }
+  return files;
 }
 
-/** Persists every file tuf-js verified and wrote into the working copy, each atomically. */
-export async function persistVerified(dirs: MetadataDirs): Promise<void> {
-  for (const f of METADATA_FILES) {
-    const fresh = await readOptional(join(dirs.work, f));
-    if (!fresh) continue;
-    const old = await readOptional(join(dirs.trusted, f));
-    if (!old?.equals(fresh)) await writeFileAtomic(join(dirs.trusted, f), fresh);
+/**
+ * Persists the files tuf-js verified, each atomically. A new root goes first and is durable on its
+ * own, before anything its keys signed; the others are written and fsynced, renamed in order and
+ * made durable by one directory fsync. A crash in between leaves some of them new and some old:
+ * {@link loadTrusted} and tuf-js tie them together by version and hash, and fetch what does not fit.
+ */
+export async function persistWritten(dirs: MetadataDirs, written: MetadataBytes): Promise<void> {
+  const root = written.get('root.json');
+  if (root) await writeFileAtomic(join(dirs.trusted, 'root.json'), root);
+  const staged: [string, string][] = [];
+  try {
+    for (const f of METADATA_FILES) {
+      const bytes = written.get(f);
+      if (f === 'root.json' || !bytes) continue;
+      const path = join(dirs.trusted, f);
+      const tmp = tempPathFor(path);
+      staged.push([tmp, path]);
+      await writeFileDurable(tmp, bytes);
+    }
+    for (const [tmp, path] of staged) await rename(tmp, path);
+    staged.length = 0;
+  } finally {
+    for (const [tmp] of staged) await rm(tmp, { force: true });
   }
+  if (written.size > (root ? 1 : 0)) await fsyncDir(dirs.trusted);
 }
 
 /**
@@ -101,28 +120,39 @@ export async function persistVerified(dirs: MetadataDirs): Promise<void> {
  * versions snapshot and timestamp name): it is our own state, but a disk can rot.
  */
 export async function loadTrusted(dirs: MetadataDirs): Promise<TrustedMetadata> {
-  const bytes = async (f: string) => readOptional(join(dirs.trusted, f));
-  const rootBytes = await bytes('root.json');
+  return trustedFrom(await readTrustedFiles(dirs), { signatures: true });
+}
+
+/**
+ * The trusted metadata in `files`: the versions snapshot and timestamp name, and the targets hash
+ * snapshot names, are always checked; the signatures only when `signatures` is set. They are skipped
+ * only for bytes tuf-js verified in this same check.
+ */
+export function trustedFrom(files: MetadataBytes, { signatures }: { signatures: boolean }): TrustedMetadata {
+  const rootBytes = files.get('root.json');
   if (!rootBytes) throw new AgentError('UPDATE_BAD_METADATA', 'no trusted root persisted');
   const root = parse(MetadataKind.Root, rootBytes);
-  root.verifyDelegate(MetadataKind.Root, root);
+  const check = (role: MetadataKind, md: Metadata<Root | Timestamp | Snapshot | Targets>) => {
+    if (signatures) root.verifyDelegate(role, md);
+  };
+  check(MetadataKind.Root, root);
   const out: TrustedMetadata = { root };
-  const ts = await bytes('timestamp.json');
+  const ts = files.get('timestamp.json');
   if (ts) {
     out.timestamp = parse(MetadataKind.Timestamp, ts);
-    root.verifyDelegate(MetadataKind.Timestamp, out.timestamp);
+    check(MetadataKind.Timestamp, out.timestamp);
   }
-  const snap = await bytes('snapshot.json');
+  const snap = files.get('snapshot.json');
   if (snap && out.timestamp?.signed.snapshotMeta.version === parse(MetadataKind.Snapshot, snap).signed.version) {
     out.snapshot = parse(MetadataKind.Snapshot, snap);
-    root.verifyDelegate(MetadataKind.Snapshot, out.snapshot);
+    check(MetadataKind.Snapshot, out.snapshot);
   }
-  const targets = await bytes('targets.json');
+  const targets = files.get('targets.json');
   if (targets && out.snapshot) {
     const t = parse(MetadataKind.Targets, targets);
     out.snapshot.signed.meta['targets.json']?.verify(targets);
     if (out.snapshot.signed.meta['targets.json']?.version === t.signed.version) {
-      root.verifyDelegate(MetadataKind.Targets, t);
+      check(MetadataKind.Targets, t);
       out.targets = t;
     }
   }
