@@ -108,11 +108,12 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async head(key: string): Promise<{ size: number } | undefined> {
+  async head(key: string): Promise<{ size: number; tag: string } | undefined> {
     const path = this.pathOf(key);
     try {
-      const info = await stat(path);
-      return info.isFile() ? { size: info.size } : undefined;
+      // Every put renames a new file into place: a new inode and a new mtime (to the nanosecond).
+      const info = await stat(path, { bigint: true });
+      return info.isFile() ? { size: Number(info.size), tag: `${info.ino}-${info.mtimeNs}-${info.size}` } : undefined;
     } catch (cause) {
       if (ABSENT.has(errno(cause) ?? '')) return undefined;
       throw new HubError('STORAGE_FAILED', `cannot stat ${key} in ${this.description}`, { cause });

@@ -12,8 +12,12 @@ export interface ObjectStore {
   put(key: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<void>;
   /** The object's bytes, or `undefined` when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
-  /** Size of the object, or `undefined` when there is none. */
-  head(key: string): Promise<{ size: number } | undefined>;
+  /**
+   * Size of the object, or `undefined` when there is none. `tag` names its current bytes: a
+   * replaced object with other bytes has another tag (an ETag, or the file's identity and mtime),
+   * so a reader can keep a copy and revalidate it with this call alone.
+   */
+  head(key: string): Promise<{ size: number; tag?: string } | undefined>;
   /** Removes the object; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
   /** Keys under `prefix`, in lexicographic order. */

@@ -111,11 +111,11 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async head(key: string): Promise<{ size: number } | undefined> {
+  async head(key: string): Promise<{ size: number; tag?: string } | undefined> {
     assertValidKey(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return { size: res.ContentLength ?? 0 };
+      return { size: res.ContentLength ?? 0, ...(res.ETag ? { tag: res.ETag } : {}) };
     } catch (cause) {
       if (isMissingObject(cause)) return undefined;
       throw this.fail('stat', key, cause);

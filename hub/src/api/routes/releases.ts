@@ -6,14 +6,14 @@
  */
 import { z } from 'zod';
 import { HubError } from '../../errors.js';
-import { readRepositoryFile, TUF_PREFIX } from '../../releases/serve.js';
+import { serveRepositoryFile, TUF_PREFIX } from '../../releases/serve.js';
 import type { ApiDeps } from '../deps.js';
 import { defineRoute, type HandlerContext, type Route } from '../route.js';
 
 const Segment = z.string().max(256);
 
 async function serveFile(deps: ApiDeps, path: string, { c }: HandlerContext): Promise<Response> {
-  const file = await readRepositoryFile(deps.store, TUF_PREFIX, path);
+  const file = await serveRepositoryFile(deps.store, TUF_PREFIX, path);
   if (!file) throw new HubError('NOT_FOUND', `no file ${path} in the release repository`);
   return c.body(file.bytes as Uint8Array<ArrayBuffer>, 200, file.headers);
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { HubError } from '../../errors.js';
-import { readRepositoryFile } from '../../releases/serve.js';
+import { serveRepositoryFile } from '../../releases/serve.js';
 import type { RolloutController } from '../../rollout/controller.js';
 import { CANARY_PREFIX } from '../../rollout/tracks.js';
 import type { ObjectStore } from '../../storage/object-store.js';
@@ -43,7 +43,7 @@ export function rolloutRoutes(deps: RolloutApiDeps): Route[] {
     return deps.rollout;
   };
   const serveFile = async (path: string, { c }: HandlerContext) => {
-    const file = await readRepositoryFile(deps.store, CANARY_PREFIX, path);
+    const file = await serveRepositoryFile(deps.store, CANARY_PREFIX, path);
     if (!file) throw new HubError('NOT_FOUND', `no file ${path} in the canary repository`);
     return c.body(file.bytes as Uint8Array<ArrayBuffer>, 200, file.headers);
   };
