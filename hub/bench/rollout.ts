@@ -2,7 +2,7 @@
  * `npm run bench:rollout`: how long a signed release takes to reach a fleet. The hub's release
  * repository (real TUF metadata signed with Ed25519, in the file object store) is served over
  * HTTP on 127.0.0.1 by the hub's own `/tuf/*` routes; `--agents` simulated agents (default 1,000),
- * spread over `--procs` child processes, each run the edge agent's real `ModelUpdater`
+ * spread over `--procs` child processes (default: one per core), each run the edge agent's real `ModelUpdater`
  * (`rollout-agents.ts`) and poll every `--poll-ms` (default 2,000 ms, from random phases). All
  * install release 1 first; then release 2 is published and the clock runs from the moment
  * `publishRelease` returns until every agent reports release 2 installed and verified.
@@ -12,7 +12,7 @@
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportToOnnx, mnistCnn, mnistPreprocessing } from '@edgeloop/models';
@@ -28,7 +28,7 @@ import { FsObjectStore } from '../src/storage/fs.js';
 const { values } = parseArgs({
   options: {
     agents: { type: 'string', default: '1000' },
-    procs: { type: 'string', default: '4' },
+    procs: { type: 'string', default: String(availableParallelism()) },
     'poll-ms': { type: 'string', default: '2000' },
   },
 });
