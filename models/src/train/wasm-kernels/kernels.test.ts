@@ -222,6 +222,8 @@ const POOL_GEOMS: PoolGeometry[] = [
   { batch: 2, inH: 8, inW: 8, channels: 3, poolH: 3, poolW: 3, strideH: 2, strideW: 2, pad: 'same' },
   { batch: 2, inH: 7, inW: 7, channels: 3, poolH: 3, poolW: 3, strideH: 1, strideW: 1, pad: 'same' },
   { batch: 3, inH: 9, inW: 6, channels: 2, poolH: 2, poolW: 3, strideH: 2, strideW: 1, pad: 'valid' },
+  // Windows side by side (MaxPoolGrad's fast path), not 2x2, with an uncovered last column.
+  { batch: 2, inH: 9, inW: 10, channels: 5, poolH: 3, poolW: 3, strideH: 3, strideW: 3, pad: 'valid' },
 ];
 const poolLabel = (g: PoolGeometry) =>
   `b${g.batch} ${g.inH}x${g.inW}x${g.channels} pool${g.poolH}x${g.poolW} s${g.strideH},${g.strideW} ${g.pad}`;
@@ -272,6 +274,19 @@ describe('MaxPoolGrad (wasm) vs float64 finite differences', () => {
     };
     expect(run([2, 2, 1, 1, 0, 2, 1, 1])).toEqual([1, 0, 1, 0, 0, 0, 0, 0]);
     expect(run([1, 2, -3, -1, 3, 4, -2, -4])).toEqual([0, 0, 0, 1, 0, 1, 0, 0]);
+  });
+
+  it('never selects NaN and gives a window of -Infinity no gradient, side-by-side windows or not', () => {
+    const grad = (x: number[], shape: Shape4, pad: 'valid' | 'same') => {
+      const xt = tf.tensor4d(x, shape);
+      const y = tf.maxPool(xt, 2, 2, pad);
+      return Array.from(runKernel('MaxPoolGrad', { dy: tf.ones(y.shape), input: xt, output: y }, { filterSize: 2, strides: 2, pad }));
+    };
+    const [nan, inf] = [Number.NaN, Number.NEGATIVE_INFINITY];
+    // 2x2 'valid': the fast path.
+    expect(grad([nan, 1, inf, inf, 0, nan, inf, inf], [1, 2, 4, 1], 'valid')).toEqual([0, 1, 0, 0, 0, 0, 0, 0]);
+    // 'same' on an odd width: the last window overhangs, so the general path.
+    expect(grad([nan, 1, inf, 0, nan, inf], [1, 2, 3, 1], 'same')).toEqual([0, 1, 0, 0, 0, 0]);
   });
 });
 

@@ -69,6 +69,19 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend: given, attrs }) => {
   const dx = heapF32(backend, dxInfo);
   dx.fill(0);
   const C = inChannels;
+  if (
+    strideHeight === effectiveFilterHeight &&
+    strideWidth === effectiveFilterWidth &&
+    padTop === 0 &&
+    padLeft === 0 &&
+    outHeight * strideHeight <= inHeight &&
+    outWidth * strideWidth <= inWidth
+  ) {
+    // Windows side by side, inside the input (the usual 2x2, stride 2, 'valid' pool): the same
+    // rule as below, one channel at a time, with no per-window bookkeeping.
+    disjointMaxPoolGrad(x, g, dx, batchSize, inHeight, inWidth, C, outHeight, outWidth, strideHeight, strideWidth);
+    return dxInfo;
+  }
   const maxVal = new Float32Array(C);
   const maxPos = new Int32Array(C);
   let gi = 0; // dy is [batch, outH, outW, C], walked in order
@@ -105,6 +118,79 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend: given, attrs }) => {
   }
   return dxInfo;
 };
+
+/**
+ * {@link maxPoolGrad} where the windows neither overlap nor leave the input: for each window and
+ * channel, the first maximum in row-major window order (strict `>` from -Infinity, so NaN is never
+ * selected) gets the window's gradient. Same result, bit for bit, as the general loop.
+ */
+function disjointMaxPoolGrad(
+  x: Float32Array,
+  g: Float32Array,
+  dx: Float32Array,
+  batchSize: number,
+  inHeight: number,
+  inWidth: number,
+  C: number,
+  outHeight: number,
+  outWidth: number,
+  kH: number,
+  kW: number,
+): void {
+  const rowStride = inWidth * C;
+  let gi = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const rowBase = (b * inHeight + oy * kH) * rowStride;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const windowBase = rowBase + ox * kW * C;
+        if (kH === 2 && kW === 2) {
+          // The common 2x2 pool, unrolled: the four candidates in row-major order.
+          for (let c = 0; c < C; c++, gi++) {
+            const p0 = windowBase + c;
+            const p2 = p0 + rowStride;
+            let best = Number.NEGATIVE_INFINITY;
+            let at = -1;
+            let v = x[p0]!;
+            if (v > best) {
+              best = v;
+              at = p0;
+            }
+            v = x[p0 + C]!;
+            if (v > best) {
+              best = v;
+              at = p0 + C;
+            }
+            v = x[p2]!;
+            if (v > best) {
+              best = v;
+              at = p2;
+            }
+            v = x[p2 + C]!;
+            if (v > best) at = p2 + C;
+            if (at >= 0) dx[at]! += g[gi]!;
+          }
+          continue;
+        }
+        for (let c = 0; c < C; c++, gi++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          for (let wy = 0; wy < kH; wy++) {
+            let p = windowBase + wy * rowStride + c;
+            for (let wx = 0; wx < kW; wx++, p += C) {
+              const v = x[p]!;
+              if (v > best) {
+                best = v;
+                at = p;
+              }
+            }
+          }
+          if (at >= 0) dx[at]! += g[gi]!;
+        }
+      }
+    }
+  }
+}
 
 /**
  * `AvgPoolGrad` for the wasm backend, replacing the native one.
