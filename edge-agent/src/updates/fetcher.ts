@@ -63,7 +63,7 @@ export class BoundedFetcher extends BaseFetcher {
     this.limits = { ...defaultFetchLimits, ...options.limits };
   }
 
-  /** Required by `BaseFetcher`; tuf-js only calls {@link downloadFile}, which does not use it. */
+  /** Required by `BaseFetcher`; tuf-js calls {@link downloadFile} and {@link downloadBytes}, which do not use it. */
   override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
     const res = await this.open(url, AbortSignal.timeout(this.limits.timeoutMs));
     return Readable.toWeb(res) as ReadableStream<Uint8Array<ArrayBuffer>>;
@@ -72,13 +72,8 @@ export class BoundedFetcher extends BaseFetcher {
   override async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
     await mkdir(this.options.tmpDir, { recursive: true });
     const tmp = join(this.options.tmpDir, `download-${randomBytes(8).toString('hex')}`);
-    const file = await open(tmp, 'w');
     try {
-      try {
-        await this.stream(url, maxLength, (chunk) => file.write(chunk));
-      } finally {
-        await file.close();
-      }
+      await this.downloadToFile(url, maxLength, tmp, () => {});
       return await handler(tmp);
     } finally {
       await rm(tmp, { force: true });

@@ -6,13 +6,13 @@
  * length the targets role signed), hashed as it arrives with every algorithm the targets metadata
  * lists, checked for exactly that length and those hashes (TUF §5.7.3), and fsynced. That is the
  * check tuf-js's `downloadTarget` makes; doing it here spares its temporary file, its second read
- * of the file to hash it and its synchronous copy into place. The URL is the one tuf-js would ask
- * for: under consistent snapshots, `<dir>/<first listed hash>.<base>`.
+ * of the file to hash it and its synchronous copy into place. Under consistent snapshots a target
+ * is fetched under its sha256 (the protocol's `tufTargetDownloadPath`, as the browser client does).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelManifest } from '@edgeloop/protocol';
+import { type ModelManifest, tufTargetDownloadPath } from '@edgeloop/protocol';
 import type { TargetFile } from '@tufjs/models';
 import { AgentError } from '../errors.js';
 import { fsyncDir, renameDurable, writeFileDurable } from './durable-fs.js';
@@ -28,8 +28,8 @@ export interface ReleaseTargets {
 /** Where targets are fetched from. */
 export interface TargetSource {
   fetcher: BoundedFetcher;
-  /** The repository's `targets/` URL, with a trailing slash. */
-  targetBaseUrl: string;
+  /** The repository's base URL, with a trailing slash. */
+  repositoryUrl: string;
   /** The trusted root's `consistent_snapshot`. */
   consistentSnapshot: boolean;
 }
@@ -70,20 +70,15 @@ export async function installRelease(
   return { dir, manifest };
 }
 
-/** The URL tuf-js would fetch `target` from. */
-export function targetUrl(source: Pick<TargetSource, 'targetBaseUrl' | 'consistentSnapshot'>, target: TargetFile): string {
-  const first = Object.values(target.hashes)[0];
-  if (!source.consistentSnapshot || first === undefined) return `${source.targetBaseUrl}${target.path}`;
-  const slash = target.path.lastIndexOf('/');
-  return `${source.targetBaseUrl}${target.path.slice(0, slash + 1)}${first}.${target.path.slice(slash + 1)}`;
-}
-
 /**
- * Downloads one target to `path` and checks its length and every listed hash (TUF §5.7.3); returns
+ * Downloads one target to `file` and checks its length and every listed hash (TUF §5.7.3); returns
  * its bytes when `keep` is set (the manifest), an empty array otherwise.
  */
-async function downloadTarget(source: TargetSource, target: TargetFile, path: string, keep: boolean): Promise<Uint8Array> {
-  const url = targetUrl(source, target);
+async function downloadTarget(source: TargetSource, target: TargetFile, file: string, keep: boolean): Promise<Uint8Array> {
+  const remote = source.consistentSnapshot
+    ? tufTargetDownloadPath({ path: target.path, length: target.length, sha256: sha256Of(target) })
+    : `targets/${target.path}`;
+  const url = `${source.repositoryUrl}${remote}`;
   const digests: [string, Hash][] = Object.keys(target.hashes).map((algorithm) => {
     try {
       return [algorithm, createHash(algorithm)];
@@ -93,7 +88,7 @@ async function downloadTarget(source: TargetSource, target: TargetFile, path: st
   });
   if (digests.length === 0) throw new AgentError('UPDATE_BAD_METADATA', `target ${target.path} lists no hashes`);
   const kept: Uint8Array[] = [];
-  const length = await source.fetcher.downloadToFile(url, target.length, path, (chunk) => {
+  const length = await source.fetcher.downloadToFile(url, target.length, file, (chunk) => {
     for (const [, digest] of digests) digest.update(chunk);
     if (keep) kept.push(chunk);
   });

@@ -136,7 +136,7 @@ export class ModelUpdater extends EventEmitter<ModelUpdaterEvents> {
       version = release.version;
       const source = {
         fetcher,
-        targetBaseUrl: `${repositoryBase(this.options.repositoryUrl)}targets/`,
+        repositoryUrl: repositoryBase(this.options.repositoryUrl),
         consistentSnapshot: trusted.root.signed.consistentSnapshot,
       };
       const { dir } = await installRelease(this.store, source, version, release);

@@ -55,6 +55,12 @@ export function repositoryBase(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
 
+/** The trusted files, read from disk: once per process, and again after a failed persist. */
+async function readFromDisk(o: RefreshOptions): Promise<MetadataBytes> {
+  await ensureTrustedRoot(o.dirs, o.trustedRoot); // §5.2: load the trusted root
+  return readTrustedFiles(o.dirs);
+}
+
 function fileOf(role: string): MetadataFile | undefined {
   const file = `${role}.json`;
   return (METADATA_FILES as readonly string[]).includes(file) ? (file as MetadataFile) : undefined;
@@ -69,21 +75,16 @@ export async function refreshTrusted(
   o: RefreshOptions,
   known: KnownTrusted = {},
 ): Promise<{ updater: Updater; trusted: TrustedMetadata; files: MetadataBytes }> {
-  let files = known.files;
+  const current = known.files ?? (await readFromDisk(o));
   known.files = undefined;
-  if (!files) {
-    await ensureTrustedRoot(o.dirs, o.trustedRoot); // §5.2: load the trusted root
-    files = await readTrustedFiles(o.dirs);
-  }
   const base = repositoryBase(o.repositoryUrl);
-  // The constructor reads root.json from metadataDir (the durable copy, equal to `files`).
+  // The constructor reads root.json from metadataDir (the durable copy, equal to `current`).
   const updater = new Updater({
     metadataDir: o.dirs.trusted,
     metadataBaseUrl: `${base}metadata/`,
     targetBaseUrl: `${base}targets/`,
     fetcher: o.fetcher,
   });
-  const current = files;
   const written: MetadataBytes = new Map();
   const own = updater as unknown as UpdaterFileHooks;
   own.loadLocalMetadata = (role) => {

@@ -142,10 +142,11 @@ export function trustedFrom(files: MetadataBytes, { signatures }: { signatures: 
     out.timestamp = parse(MetadataKind.Timestamp, ts);
     check(MetadataKind.Timestamp, out.timestamp);
   }
-  const snap = files.get('snapshot.json');
-  if (snap && out.timestamp?.signed.snapshotMeta.version === parse(MetadataKind.Snapshot, snap).signed.version) {
-    out.snapshot = parse(MetadataKind.Snapshot, snap);
-    check(MetadataKind.Snapshot, out.snapshot);
+  const snapBytes = files.get('snapshot.json');
+  const snap = snapBytes && parse(MetadataKind.Snapshot, snapBytes);
+  if (snap && out.timestamp?.signed.snapshotMeta.version === snap.signed.version) {
+    out.snapshot = snap;
+    check(MetadataKind.Snapshot, snap);
   }
   const targets = files.get('targets.json');
   if (targets && out.snapshot) {

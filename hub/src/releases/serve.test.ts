@@ -1,14 +1,13 @@
 /** The hub's in-memory copy of repository files: what it keeps, what it revalidates, what it refuses to pin. */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../storage/fs.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { sha256Hex as sha } from './metadata.js';
 import { RepositoryCache, serveRepositoryFile, TUF_PREFIX } from './serve.js';
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => (b ? new TextDecoder().decode(b) : undefined);
 
@@ -85,26 +84,26 @@ describe('repository file cache', () => {
   });
 
   it('holds at most its byte budget, dropping the least recently served first, and skips files over the per-file cap', async () => {
-    const cache = new RepositoryCache(100, 60);
+    const cache = new RepositoryCache(store, 100, 60);
     const put = async (n: number, size: number) => {
       await store.put(`m/${n}.targets.json`, new Uint8Array(size).fill(n));
-      return cache.read(store, `m/${n}.targets.json`, `metadata/${n}.targets.json`);
+      return cache.read(`m/${n}.targets.json`, `metadata/${n}.targets.json`);
     };
     await put(1, 40);
     await put(2, 40);
-    await cache.read(store, 'm/1.targets.json', 'metadata/1.targets.json'); // 1 is now the most recent
+    await cache.read('m/1.targets.json', 'metadata/1.targets.json'); // 1 is now the most recent
     await put(3, 40); // over 100: 2 goes
     expect(cache.heldBytes).toBe(80);
     reads = [];
-    await cache.read(store, 'm/1.targets.json', 'metadata/1.targets.json');
-    await cache.read(store, 'm/3.targets.json', 'metadata/3.targets.json');
+    await cache.read('m/1.targets.json', 'metadata/1.targets.json');
+    await cache.read('m/3.targets.json', 'metadata/3.targets.json');
     expect(reads).toEqual([]);
-    await cache.read(store, 'm/2.targets.json', 'metadata/2.targets.json');
+    await cache.read('m/2.targets.json', 'metadata/2.targets.json');
     expect(reads).toEqual(['get m/2.targets.json']);
     await put(4, 70); // over the per-file cap: served, not kept
     expect(cache.heldBytes).toBeLessThanOrEqual(100);
     reads = [];
-    await cache.read(store, 'm/4.targets.json', 'metadata/4.targets.json');
+    await cache.read('m/4.targets.json', 'metadata/4.targets.json');
     expect(reads).toEqual(['get m/4.targets.json']);
   });
 });

@@ -13,8 +13,8 @@
  * `timestamp.json` is revalidated on every request with the store's `head` tag, one stat or HEAD
  * instead of a read. Lookups of names that do not exist (the next root, §5.3.3) are not cached.
  */
-import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../storage/object-store.js';
+import { sha256Hex } from './metadata.js';
 
 const METADATA = /^metadata\/(?:timestamp|[1-9][0-9]{0,15}\.(?:root|snapshot|targets))\.json$/;
 const TARGET = /^targets\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\/[1-9][0-9]{0,15}\/[0-9a-f]{64}\.(?:model\.onnx|manifest\.json)$/;
@@ -46,7 +46,7 @@ export async function readRepositoryFile(store: ObjectStore, prefix: string, pat
 /** {@link readRepositoryFile} through the in-memory cache of `store`'s repository files. */
 export async function serveRepositoryFile(store: ObjectStore, prefix: string, path: string): Promise<RepositoryFile | undefined> {
   if (!isRepositoryPath(path)) return undefined;
-  const bytes = await cacheOf(store).read(store, `${prefix}${path}`, path);
+  const bytes = await cacheOf(store).read(`${prefix}${path}`, path);
   return bytes && withHeaders(path, bytes);
 }
 
@@ -57,6 +57,7 @@ const REPOSITORY_CACHE_MAX_FILE = 16 * 1024 * 1024;
 /** The in-memory copy of one store's repository files (see the file comment). */
 export class RepositoryCache {
   constructor(
+    private readonly store: ObjectStore,
     private readonly maxBytes = REPOSITORY_CACHE_BYTES,
     private readonly maxFileBytes = REPOSITORY_CACHE_MAX_FILE,
   ) {}
@@ -73,25 +74,25 @@ export class RepositoryCache {
   }
 
   /** The file at `key` (`path` below the repository's base URL), from memory when it can be. */
-  async read(store: ObjectStore, key: string, path: string): Promise<Uint8Array | undefined> {
-    if (path === 'metadata/timestamp.json') return this.readMutable(store, key);
+  async read(key: string, path: string): Promise<Uint8Array | undefined> {
+    if (path === 'metadata/timestamp.json') return this.readMutable(key);
     const kept = this.fixed.get(key);
     if (kept) {
       this.fixed.delete(key);
       this.fixed.set(key, kept);
       return kept;
     }
-    const bytes = await store.get(key);
+    const bytes = await this.store.get(key);
     if (bytes && bytes.byteLength <= this.maxFileBytes && namedHashMatches(path, bytes)) this.keep(key, bytes);
     return bytes;
   }
 
-  private async readMutable(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
-    const head = await store.head(key);
+  private async readMutable(key: string): Promise<Uint8Array | undefined> {
+    const head = await this.store.head(key);
     if (!head) return undefined;
     const kept = this.mutable.get(key);
     if (head.tag !== undefined && kept?.tag === head.tag) return kept.bytes;
-    const bytes = await store.get(key);
+    const bytes = await this.store.get(key);
     // Tagged with the head taken before the read: if the file changed in between, the next head
     // differs from this tag and the file is read again.
     if (bytes && head.tag !== undefined) this.mutable.set(key, { tag: head.tag, bytes });
@@ -115,8 +116,11 @@ export class RepositoryCache {
 const caches = new WeakMap<ObjectStore, RepositoryCache>();
 
 function cacheOf(store: ObjectStore): RepositoryCache {
-  const cache = caches.get(store) ?? new RepositoryCache();
-  caches.set(store, cache);
+  let cache = caches.get(store);
+  if (!cache) {
+    cache = new RepositoryCache(store);
+    caches.set(store, cache);
+  }
   return cache;
 }
 
@@ -124,7 +128,7 @@ function cacheOf(store: ObjectStore): RepositoryCache {
 function namedHashMatches(path: string, bytes: Uint8Array): boolean {
   if (path.startsWith('metadata/')) return true;
   const name = path.slice(path.lastIndexOf('/') + 1);
-  return createHash('sha256').update(bytes).digest('hex') === name.slice(0, 64);
+  return sha256Hex(bytes) === name.slice(0, 64);
 }
 
 function withHeaders(path: string, bytes: Uint8Array): RepositoryFile {
