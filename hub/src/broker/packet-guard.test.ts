@@ -79,6 +79,21 @@ describe('guardPackets', () => {
     expect(violations).toEqual([]);
   });
 
+  it('sends what was written while corked as one write to the connection, in order', async () => {
+    const { inner, written } = pair();
+    const outer = guardPackets(inner, 2000, () => {});
+    const pieces = [Buffer.from([0x30, 0x05]), Buffer.from([0x00, 0x01, 0x61]), Buffer.from('xy'), Buffer.from([0x40, 0x02, 0x00, 0x01])];
+    outer.cork();
+    for (const p of pieces) outer.write(p);
+    process.nextTick(() => outer.uncork());
+    await new Promise((r) => setTimeout(r, 10));
+    expect(written).toHaveLength(1);
+    expect(written[0]).toEqual(Buffer.concat(pieces));
+    outer.write(Buffer.from('z'));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(written.map((w) => w.toString('latin1')).at(-1)).toBe('z');
+  });
+
   it('destroys the connection at an oversized header and reports it once', async () => {
     const { incoming, inner } = pair();
     const violations: string[] = [];

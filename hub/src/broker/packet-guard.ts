@@ -59,8 +59,8 @@ export class PacketBoundaryScanner {
 }
 
 /**
- * Wraps a connection so that what aedes reads has passed the scanner. Writes go straight through,
- * with the inner stream's back-pressure. On a violation both sides are destroyed and
+ * Wraps a connection so that what aedes reads has passed the scanner. Writes go straight through
+ * (what piled up while corked as one write), with the inner stream's back-pressure. On a violation both sides are destroyed and
  * `onViolation` is called once.
  */
 export function guardPackets(inner: Duplex, maxRemainingLength: number, onViolation: (violation: GuardViolation) => void): Duplex {
@@ -71,6 +71,12 @@ export function guardPackets(inner: Duplex, maxRemainingLength: number, onViolat
     },
     write(chunk: Buffer, _encoding, callback) {
       inner.write(chunk, callback);
+    },
+    // mqtt-packet corks the stream and writes a packet in pieces (fixed header, topic, payload),
+    // and aedes often answers several packets in one turn: what piled up goes out as one write
+    // (one syscall), as it would on the bare socket, instead of one write per piece.
+    writev(chunks, callback) {
+      inner.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback);
     },
     final(callback) {
       inner.end(callback);
