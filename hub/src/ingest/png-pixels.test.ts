@@ -97,6 +97,18 @@ describe('provePngPixels', () => {
     );
   });
 
+  it('accepts images whose pixels inflate past one output chunk (64 KiB), and still sees extra bytes there', async () => {
+    for (const kind of ['rgb', 'rgb 16-bit', 'rgb interlaced']) {
+      const png = await VARIANTS[kind]!(200, 150);
+      expect(await decodes(png)).toBe(true);
+      expect(prove(png)).toEqual({ ok: true });
+    }
+    // 200 rows of 1 + 600 bytes (RGB) are 120,200 bytes; one more row inflates past what IHDR implies.
+    const raw = Buffer.alloc(201 * 601);
+    const png = Buffer.concat([PNG_SIGNATURE, ihdr(200, 200, 2), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND')]);
+    expect(prove(png)).toMatchObject({ ok: false, reason: expect.stringContaining('more than the 120200 bytes') });
+  });
+
   it('sees the bit depth, colour type and interlacing it was given', async () => {
     const ihdrOf = (png: Buffer) => [png[24], png[25], png[28]];
     expect(ihdrOf(await VARIANTS['palette 1-bit']!(9, 9))).toEqual([1, 3, 0]);
