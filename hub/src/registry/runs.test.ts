@@ -61,6 +61,25 @@ describe('RunTracker', () => {
     expect(h.changes.filter((c) => c === `run:${run.id}`).length).toBeGreaterThanOrEqual(6);
   });
 
+  it('records an epoch sent twice once, and a changed value at a step in place of the old one', () => {
+    const run = h.runs.create({ experiment: 'digits', createdBy: 'user:ann' });
+    h.runs.start(run.id, { backend: 'wasm' });
+    h.runs.logMetrics(run.id, { epoch: 1, values: { loss: 0.9, accuracy: 0.6 } });
+    const first = h.runs.metrics(run.id);
+    // A worker that never saw the answer sends the same epoch again.
+    h.runs.logMetrics(run.id, { epoch: 1, values: { loss: 0.9, accuracy: 0.6 } });
+    expect(h.runs.metrics(run.id)).toEqual(first);
+    expect(h.runs.metrics(run.id, { afterId: Math.max(...first.map((m) => m.id)) })).toEqual([]);
+    // A different value at the same step replaces the old one; other keys and steps stay.
+    h.runs.logMetrics(run.id, { epoch: 1, values: { loss: 0.8 } });
+    h.runs.logMetrics(run.id, { epoch: 2, values: { loss: 0.5 } });
+    expect(h.runs.metrics(run.id).map((m) => [m.key, m.step, m.value])).toEqual([
+      ['accuracy', 1, 0.6],
+      ['loss', 1, 0.8],
+      ['loss', 2, 0.5],
+    ]);
+  });
+
   it('refuses moves that skip or leave a terminal state, and late metrics or artifacts', async () => {
     const run = h.runs.create({ experiment: 'digits', createdBy: 'user:ann' });
     expect(() => h.runs.finish(run.id)).toThrow(/queued; it cannot become succeeded/);

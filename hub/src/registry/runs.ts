@@ -5,7 +5,7 @@
  * under `runs/<id>/<name>` before their row is written, so a listed artifact always has bytes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { OpenDatabase } from '../db/open.js';
 import { runArtifacts, runMetrics, runs } from '../db/schema-registry.js';
 import { HubError } from '../errors.js';
@@ -82,7 +82,11 @@ export class RunTracker {
     });
   }
 
-  /** Records one epoch's (or step's) values; non-finite values are refused (fail the run instead). */
+  /**
+   * Records one epoch's (or step's) values; non-finite values are refused (fail the run instead).
+   * Recording a key at a step it already has replaces that value: a worker that sends an epoch's
+   * metrics again, because it never saw the answer to the first try, records them once.
+   */
   logMetrics(id: string, at: MetricsAt): void {
     const run = this.require(id);
     if (run.status !== 'running') throw new HubError('CONFLICT', `run ${id} is ${run.status}, not running`);
@@ -94,7 +98,26 @@ export class RunTracker {
       if (!Number.isFinite(value)) throw new HubError('BAD_REQUEST', `metric ${key} is not a finite number (${value})`);
       return { runId: id, key, value, step, epoch: at.epoch ?? null, at: time };
     });
-    if (rows.length > 0) this.deps.db.db.insert(runMetrics).values(rows).run();
+    this.deps.db.db.transaction((tx) => {
+      const keys = rows.map((r) => r.key);
+      const atStep = (ks: string[]) => and(eq(runMetrics.runId, id), eq(runMetrics.step, step), inArray(runMetrics.key, ks));
+      const had = new Map(
+        keys.length === 0
+          ? []
+          : tx
+              .select({ key: runMetrics.key, value: runMetrics.value })
+              .from(runMetrics)
+              .where(atStep(keys))
+              .all()
+              .map((m) => [m.key, m.value]),
+      );
+      // The same value again is a retry: nothing to write, and no new point for readers that follow
+      // the metrics by id. A different value replaces the old one.
+      const fresh = rows.filter((r) => had.get(r.key) !== r.value);
+      const replaced = fresh.filter((r) => had.has(r.key)).map((r) => r.key);
+      if (replaced.length > 0) tx.delete(runMetrics).where(atStep(replaced)).run();
+      if (fresh.length > 0) tx.insert(runMetrics).values(fresh).run();
+    });
     this.changed(id);
   }
 
