@@ -117,12 +117,62 @@ function functionalChain(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: tf.layers.flatten().apply(pooled) as tf.SymbolicTensor });
 }
 
+/** One channel in and out: the layout changes at both ends are Reshapes. */
+function oneChannel(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [10, 9, 1],
+        filters: 1,
+        kernelSize: 3,
+        padding: 'same',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }),
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+    ],
+  });
+}
+
+/** The op types of an ONNX model's graph nodes, in order (ModelProto.graph = 7, GraphProto.node = 1, NodeProto.op_type = 4). */
+function opTypes(bytes: Uint8Array): string[] {
+  const fields = (b: Uint8Array): Array<[number, Uint8Array | number]> => {
+    const out: Array<[number, Uint8Array | number]> = [];
+    let at = 0;
+    const varint = () => {
+      let v = 0;
+      for (let shift = 1; ; shift *= 128) {
+        const byte = b[at++]!;
+        v += (byte & 0x7f) * shift;
+        if (byte < 0x80) return v;
+      }
+    };
+    while (at < b.length) {
+      const key = varint();
+      const wire = key % 8;
+      if (wire === 0) out.push([Math.floor(key / 8), varint()]);
+      else if (wire === 2) {
+        const len = varint();
+        out.push([Math.floor(key / 8), b.subarray(at, at + len)]);
+        at += len;
+      } else if (wire === 5) at += 4;
+      else if (wire === 1) at += 8;
+      else throw new Error(`wire type ${wire}`);
+    }
+    return out;
+  };
+  const graph = fields(bytes).find(([f]) => f === 7)![1] as Uint8Array;
+  return fields(graph)
+    .filter(([f]) => f === 1)
+    .map(([, node]) => new TextDecoder().decode(fields(node as Uint8Array).find(([f]) => f === 4)![1] as Uint8Array));
+}
+
 const cases = [
   { name: 'MNIST CNN', build: () => mnistCnn(10, 7), shape: [28, 28, 1] },
   { name: 'RGB CNN (64×64, batch norm, stride 2)', build: () => rgbCnn(3, 64, 7), shape: [64, 64, 3] },
   { name: 'edge cases', build: edgeCaseModel, shape: [15, 13, 2] },
   { name: 'more edge cases (even kernel, dilation, flat batch norm)', build: moreEdgeCases, shape: [17, 12, 3] },
   { name: 'functional chain ending in Flatten', build: functionalChain, shape: [9, 9, 2] },
+  { name: 'one channel in and out', build: oneChannel, shape: [10, 9, 1] },
 ];
 
 describe('ONNX export', () => {
@@ -137,6 +187,31 @@ describe('ONNX export', () => {
     const bytes = exportToOnnx(model, { modelName: 'parity' });
     const diff = maxAbsDiff(tfjsPredict(model, inputs, shape), await ortNodePredict(bytes, inputs, shape));
     expect(diff).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('moves no data between layouts where it need not: one channel is a Reshape, a Flatten before a Dense permutes its weights', () => {
+    expect(opTypes(exportToOnnx(mnistCnn(10, 7)))).toEqual([
+      'Reshape',
+      'Conv',
+      'Relu',
+      'MaxPool',
+      'Conv',
+      'Relu',
+      'MaxPool',
+      'Flatten',
+      'Gemm',
+      'Relu',
+      'Gemm',
+      'Softmax',
+      'Identity',
+    ]);
+    expect(opTypes(exportToOnnx(oneChannel()))).toEqual(['Reshape', 'Conv', 'MaxPool', 'Reshape', 'Identity']);
+    // Three channels need the Transpose in; a Flatten that feeds BatchNormalization, or ends the
+    // model, still transposes back to tfjs's (h, w, c) order.
+    expect(opTypes(exportToOnnx(moreEdgeCases())).filter((op) => op === 'Transpose')).toHaveLength(2);
+    expect(opTypes(exportToOnnx(functionalChain())).filter((op) => op === 'Transpose')).toHaveLength(2);
+    // Flatten, Dropout, Dense: the Dropout is skipped over, so no Transpose back.
+    expect(opTypes(exportToOnnx(edgeCaseModel())).filter((op) => op === 'Transpose')).toHaveLength(1);
   });
 
   it('names an unsupported layer in its error', () => {

@@ -3,9 +3,11 @@
  * ONNX that runs unchanged in onnxruntime-node and onnxruntime-web.
  *
  * Layout: the ONNX model takes the same NHWC input as the tfjs model (so preprocessing is one
- * tensor for both) and transposes once to NCHW, which ONNX Conv and pooling require. Before a
- * Flatten it transposes back to NHWC, because tfjs flattens in (h, w, c) order and the Dense
- * weights that follow expect exactly that order. Padding 'same' is written as explicit pads with
+ * tensor for both) and transposes once to NCHW, which ONNX Conv and pooling require; with one
+ * channel that transpose moves no data and is written as a Reshape. tfjs flattens in (h, w, c)
+ * order: a Flatten that feeds a Dense flattens the NCHW tensor as it is and the Dense's weight rows
+ * are permuted to (c, h, w) order instead (the same products, summed in another order), and any
+ * other Flatten transposes back to NHWC first. Padding 'same' is written as explicit pads with
  * the odd pixel at the bottom/right, as TF does; AveragePool excludes padding from its count, as
  * TF does.
  */
@@ -28,6 +30,8 @@ interface State {
   g: OnnxGraph;
   name: string;
   layout: Layout;
+  /** Set by a Flatten of an NCHW tensor: the (h, w, c) it flattened in (c, h, w) order, for the Dense after it. */
+  flattenedChw?: [number, number, number];
 }
 
 const ACTIVATIONS: Record<string, string | null> = { linear: null, relu: 'Relu', softmax: 'Softmax', sigmoid: 'Sigmoid', tanh: 'Tanh' };
@@ -52,9 +56,20 @@ function pads(padding: string, inH: number, inW: number, k: [number, number], s:
   return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
 }
 
-function toLayout(st: State, want: 'NCHW' | 'NHWC'): void {
+/**
+ * Brings a 4-D tensor to `want`. `hwc` is its (height, width, channels) where the caller knows them:
+ * with one channel the two layouts hold the same bytes in the same order, so a Reshape (no copy in
+ * onnxruntime) does instead of a Transpose.
+ */
+function toLayout(st: State, want: 'NCHW' | 'NHWC', hwc?: [number, number, number]): void {
   if (st.layout === want || st.layout === 'flat') return;
-  st.name = st.g.node('Transpose', [st.name], { perm: want === 'NCHW' ? [0, 3, 1, 2] : [0, 2, 3, 1] });
+  if (hwc && hwc[2] === 1) {
+    // 0 copies the batch dimension from the input (Reshape with allowzero = 0).
+    const shape = want === 'NCHW' ? [0, 1, hwc[0], hwc[1]] : [0, hwc[0], hwc[1], 1];
+    st.name = st.g.node('Reshape', [st.name, st.g.int64('shape', shape)]);
+  } else {
+    st.name = st.g.node('Transpose', [st.name], { perm: want === 'NCHW' ? [0, 3, 1, 2] : [0, 2, 3, 1] });
+  }
   st.layout = want;
 }
 
@@ -76,7 +91,28 @@ function inputHW(layer: tf.layers.Layer): [number, number] {
   return [Number(shape[1]), Number(shape[2])];
 }
 
-function exportLayer(st: State, layer: tf.layers.Layer): void {
+/** (height, width, channels) of a layer's 4-D input. */
+function inputHWC(layer: tf.layers.Layer): [number, number, number] {
+  const shape = (layer.input as tf.SymbolicTensor).shape;
+  return [Number(shape[1]), Number(shape[2]), Number(shape[3])];
+}
+
+/**
+ * A Dense kernel whose rows follow tfjs's (h, w, c) flatten order, with its rows put in the (c, h, w)
+ * order of a flattened NCHW tensor: row (c·H + y)·W + x of the result is row (y·W + x)·C + c.
+ */
+function chwRows(kernel: Float32Array, [h, w, c]: [number, number, number], outDim: number): Float32Array {
+  const out = new Float32Array(kernel.length);
+  for (let ch = 0; ch < c; ch++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const from = ((y * w + x) * c + ch) * outDim;
+        out.set(kernel.subarray(from, from + outDim), ((ch * h + y) * w + x) * outDim);
+      }
+  return out;
+}
+
+function exportLayer(st: State, layer: tf.layers.Layer, next: tf.layers.Layer | undefined): void {
   const cls = layer.getClassName();
   const cfg = layer.getConfig() as Record<string, unknown>;
   if (cfg.dataFormat === 'channelsFirst') unsupported(layer, 'uses channelsFirst, which the ONNX exporter does not support');
@@ -90,7 +126,7 @@ function exportLayer(st: State, layer: tf.layers.Layer): void {
       const s = pair(cfg.strides);
       const d = pair(cfg.dilationRate ?? 1);
       const [h, w] = inputHW(layer);
-      toLayout(st, 'NCHW');
+      toLayout(st, 'NCHW', inputHWC(layer));
       const [kernel, bias] = weights as [tf.Tensor4D, tf.Tensor1D | undefined];
       const [, , ci, co] = kernel.shape;
       const wName = st.g.weight(`${layer.name}_W`, [co, ci, k[0], k[1]], data(kernel.transpose([3, 2, 0, 1])));
@@ -110,7 +146,9 @@ function exportLayer(st: State, layer: tf.layers.Layer): void {
       if (st.layout !== 'flat') unsupported(layer, 'is applied to a tensor of rank > 2, which the ONNX exporter does not support');
       const [kernel, bias] = weights as [tf.Tensor2D, tf.Tensor1D | undefined];
       const [inDim, outDim] = kernel.shape;
-      const inputs = [st.name, st.g.weight(`${layer.name}_W`, [inDim, outDim], data(kernel))];
+      const rows = st.flattenedChw ? chwRows(data(kernel), st.flattenedChw, outDim) : data(kernel);
+      st.flattenedChw = undefined;
+      const inputs = [st.name, st.g.weight(`${layer.name}_W`, [inDim, outDim], rows)];
       inputs.push(
         bias ? st.g.weight(`${layer.name}_B`, [outDim], data(bias)) : st.g.weight(`${layer.name}_B`, [outDim], new Float32Array(outDim)),
       );
@@ -123,7 +161,7 @@ function exportLayer(st: State, layer: tf.layers.Layer): void {
       const k = pair(cfg.poolSize);
       const s = pair(cfg.strides ?? cfg.poolSize);
       const [h, w] = inputHW(layer);
-      toLayout(st, 'NCHW');
+      toLayout(st, 'NCHW', inputHWC(layer));
       const attrs = { kernel_shape: k, strides: s, pads: pads(String(cfg.padding), h, w, k, s) };
       st.name =
         cls === 'MaxPooling2D'
@@ -132,12 +170,17 @@ function exportLayer(st: State, layer: tf.layers.Layer): void {
       return;
     }
     case 'GlobalAveragePooling2D':
-      toLayout(st, 'NCHW');
+      toLayout(st, 'NCHW', inputHWC(layer));
       st.name = st.g.node('Flatten', [st.g.node('GlobalAveragePool', [st.name])], { axis: 1 });
       st.layout = 'flat';
       return;
     case 'Flatten':
-      toLayout(st, 'NHWC'); // tfjs flattens in (h, w, c) order
+      if (st.layout === 'NCHW' && next?.getClassName() === 'Dense') {
+        // The Dense after it takes its rows in (c, h, w) order: no transpose back to NHWC.
+        st.flattenedChw = inputHWC(layer);
+      } else {
+        toLayout(st, 'NHWC', st.layout === 'flat' ? undefined : inputHWC(layer)); // tfjs flattens in (h, w, c) order
+      }
       st.name = st.g.node('Flatten', [st.name], { axis: 1 });
       st.layout = 'flat';
       return;
@@ -191,9 +234,13 @@ export function exportToOnnx(model: tf.LayersModel, options: OnnxExportOptions =
     if (i > 0 && (inbound.length !== 1 || inbound[0]!.inboundLayers.length !== 1 || inbound[0]!.inboundLayers[0] !== layers[i - 1])) {
       unsupported(layer, 'is not part of a single chain of layers; the ONNX exporter supports sequential models only');
     }
-    exportLayer(st, layer);
+    // Dropout is an identity at inference: what a layer feeds is the next layer that is not one.
+    let next = i + 1;
+    while (layers[next]?.getClassName() === 'Dropout') next++;
+    exportLayer(st, layer, layers[next]);
   }
-  if (st.layout === 'NCHW') toLayout(st, 'NHWC');
+  const outShape = model.outputs[0]!.shape;
+  if (st.layout === 'NCHW') toLayout(st, 'NHWC', [Number(outShape[1]), Number(outShape[2]), Number(outShape[3])]);
   const outputName = options.outputName ?? 'probabilities';
   st.g.node('Identity', [st.name], {}, outputName);
   const dims = (shape: (number | null)[]) => shape.map((d, i) => (i === 0 ? 'batch' : Number(d)));
