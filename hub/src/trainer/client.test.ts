@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubClient, HubClientError, type Lease, LeaseLost } from './client.js';
+import { runWorker } from './worker.js';
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
@@ -45,5 +46,32 @@ describe('HubClient retries', () => {
     const lost = await hub([409, 200]);
     await expect(lost.client.heartbeat(lease)).rejects.toBeInstanceOf(LeaseLost);
     expect(lost.calls()).toBe(1);
+  });
+});
+
+describe('a worker that stops', () => {
+  it('ends a lease request and its retries at once, and runWorker returns', async () => {
+    const h = await hub([503]);
+    const stop = new AbortController();
+    const leasing = h.client.lease('w', ['wasm'], stop.signal);
+    // Two 503s: the client is in its second backoff (1 s, from about 0.5 s to 1.5 s).
+    await new Promise((r) => setTimeout(r, 800));
+    expect(h.calls()).toBe(2);
+    const t0 = performance.now();
+    stop.abort();
+    await expect(leasing).rejects.toThrow();
+    // Well before that backoff would have ended, and no third request.
+    expect(performance.now() - t0).toBeLessThan(400);
+    expect(h.calls()).toBe(2);
+
+    // The worker loop: stopped while its lease is retrying, it returns without waiting out the backoff.
+    const again = new AbortController();
+    const port = (server!.address() as AddressInfo).port;
+    const running = runWorker({ hub: `http://127.0.0.1:${port}`, token: 't', name: 'w', signal: again.signal, log: () => {} });
+    await new Promise((r) => setTimeout(r, 800));
+    const t1 = performance.now();
+    again.abort();
+    await expect(running).resolves.toEqual({ succeeded: 0, failed: 0, 'lease-lost': 0 });
+    expect(performance.now() - t1).toBeLessThan(400);
   });
 });

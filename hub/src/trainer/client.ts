@@ -9,7 +9,20 @@ import type { JobRecord } from '../jobs/types.js';
 const RETRIES = 4;
 const RETRY_STATUSES = new Set([408, 429, 503]);
 const backoff = (attempt: number) => 500 * 2 ** attempt;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`; a `signal` that aborts meanwhile rejects with its reason. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 
 export interface Lease {
   job: Omit<JobRecord, 'leaseId'>;
@@ -49,9 +62,12 @@ export class HubClient {
     this.base = options.hub.replace(/\/+$/, '');
   }
 
-  /** A job to do, or `undefined` when the queue has none for this worker. */
-  async lease(worker: string, backends: string[]): Promise<Lease | undefined> {
-    const res = await this.request('POST', '/jobs/lease', { worker, capabilities: { backends } });
+  /**
+   * A job to do, or `undefined` when the queue has none for this worker. `signal` (a worker
+   * stopping) ends the request and its retries at once: nothing is leased yet, so nothing is lost.
+   */
+  async lease(worker: string, backends: string[], signal?: AbortSignal): Promise<Lease | undefined> {
+    const res = await this.request('POST', '/jobs/lease', { worker, capabilities: { backends } }, undefined, signal);
     if (res.status === 204) return undefined;
     return (await res.json()) as Lease;
   }
@@ -112,23 +128,25 @@ export class HubClient {
    * not arrive in time: a worker whose event loop was busy training can stall its own upload), 429
    * and 503, and after a network error. Other answers are final.
    */
-  private async request(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, contentType?: string, signal?: AbortSignal): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
       const last = attempt >= RETRIES;
       let res: Response;
       try {
-        res = await this.once(method, path, body, contentType);
+        res = await this.once(method, path, body, contentType, signal);
       } catch (error) {
+        signal?.throwIfAborted();
         // A network failure is retried for any method: the usual one is a pooled keep-alive socket
         // the hub closed while this worker's event loop was busy training (its own idle timer could
         // not run), so the request never reached the hub. The job calls tolerate a repeat.
         if (last || error instanceof LeaseLost || error instanceof HubClientError) throw error;
-        await sleep(backoff(attempt));
+        await sleep(backoff(attempt), signal);
         continue;
       }
       if (last || !RETRY_STATUSES.has(res.status)) return this.check(res, method, path);
       await res.body?.cancel();
-      await sleep(backoff(attempt));
+      await sleep(backoff(attempt), signal);
     }
   }
 
@@ -142,7 +160,7 @@ export class HubClient {
     return res;
   }
 
-  private once(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
+  private once(method: string, path: string, body?: unknown, contentType?: string, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}` };
     let payload: BodyInit | undefined;
     if (body instanceof Uint8Array) {
@@ -156,7 +174,7 @@ export class HubClient {
       method,
       headers,
       ...(payload !== undefined ? { body: payload } : {}),
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+      signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 60_000), ...(signal ? [signal] : [])]),
     });
   }
 }

@@ -8,8 +8,18 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 
 export interface LocalTrainer {
-  stop(): void;
+  /**
+   * Asks the worker to stop (SIGTERM: it abandons its job, which the hub re-queues) and resolves
+   * once it has exited; one that is still running after `graceMs` is killed. The hub's shutdown
+   * waits for this, so it never leaves a trainer process behind.
+   */
+  stop(graceMs?: number): Promise<void>;
+  /** The running worker's process id (undefined between a crash and its restart). */
+  readonly pid: number | undefined;
 }
+
+/** How long a stopping worker may take to abandon its job and exit before it is killed. */
+export const TRAINER_STOP_GRACE_MS = 10_000;
 
 export function spawnLocalTrainer(hubUrl: string, token: string, log: Logger): LocalTrainer {
   // Under tsx (development, tests) the sources run; a build runs dist/.
@@ -37,9 +47,21 @@ export function spawnLocalTrainer(hubUrl: string, token: string, log: Logger): L
   };
   start();
   return {
-    stop() {
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    async stop(graceMs = TRAINER_STOP_GRACE_MS) {
       stopping = true;
-      child?.kill('SIGTERM');
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        log.warn({ pid: running.pid, graceMs }, 'local trainer did not stop in time; killing it');
+        running.kill('SIGKILL');
+      }, graceMs);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

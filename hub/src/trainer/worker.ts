@@ -25,6 +25,7 @@ export interface WorkerOptions {
 /** Waits `ms`, or until `signal` aborts; the listener goes when the wait ends (a worker polls forever). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
     const onAbort = () => {
       clearTimeout(t);
       resolve();
@@ -44,7 +45,7 @@ export async function workOnce(options: WorkerOptions): Promise<JobOutcome | und
   const log = options.log ?? ((line: string) => console.log(line));
   const client = new HubClient({ hub: options.hub, token: options.token });
   const backends = options.backend ? [options.backend] : [...BACKEND_ORDER];
-  const lease = await client.lease(options.name, backends);
+  const lease = await client.lease(options.name, backends, options.signal);
   if (!lease) return undefined;
   log(`leased job ${lease.job.id} (attempt ${lease.job.attempts}/${lease.job.maxAttempts}, dataset ${lease.job.datasetId.slice(0, 12)})`);
   return trainLeasedJob({ client, lease, log, ...(options.backend ? { backend: options.backend } : {}) });
@@ -66,6 +67,7 @@ export async function runWorker(options: WorkerOptions): Promise<Record<JobOutco
       done[outcome]++;
       if (options.once) break;
     } catch (err) {
+      if (options.signal?.aborted) break; // stopping: the lease request was cut short on purpose
       log(`cannot reach the hub: ${err instanceof Error ? err.message : String(err)}; retrying in ${backoff} ms`);
       await sleep(backoff, options.signal);
       backoff = Math.min(backoff * 2, 30_000);
