@@ -78,8 +78,12 @@ export function createIngest(options: IngestOptions): Ingest {
       }
       const work = sample(message);
       inFlight.add(work);
-      const forget = () => inFlight.delete(work);
-      work.then(forget, forget);
+      // Anonymous handlers, not a named closure per sample: under tsx (which `npm start` uses) a
+      // named function created at run time also costs a call that sets its name.
+      work.then(
+        () => inFlight.delete(work),
+        () => inFlight.delete(work),
+      );
       return work;
     },
     drain() {

@@ -31,15 +31,19 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ] as const;
 
+/** Bytes in a scanline of `width` pixels, without its filter byte. */
+function rowBytes(width: number, bitsPerPixel: number): number {
+  return Math.ceil((width * bitsPerPixel) / 8);
+}
+
 /** [bytes per scanline without its filter byte, scanline count] of each reduced image. */
 function scanlines(width: number, height: number, bitsPerPixel: number, interlaced: boolean): Array<[number, number]> {
-  const rowBytes = (w: number) => Math.ceil((w * bitsPerPixel) / 8);
-  if (!interlaced) return [[rowBytes(width), height]];
+  if (!interlaced) return [[rowBytes(width, bitsPerPixel), height]];
   return ADAM7.map(([x0, y0, dx, dy]) => {
     const w = width > x0 ? Math.ceil((width - x0) / dx) : 0;
     const h = height > y0 ? Math.ceil((height - y0) / dy) : 0;
     // An empty pass has no scanlines at all, not even filter bytes (§8.2).
-    return (w === 0 ? [0, 0] : [rowBytes(w), h]) as [number, number];
+    return (w === 0 ? [0, 0] : [rowBytes(w, bitsPerPixel), h]) as [number, number];
   });
 }
 
