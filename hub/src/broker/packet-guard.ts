@@ -60,8 +60,8 @@ export class PacketBoundaryScanner {
 
 /**
  * Wraps a connection so that what aedes reads has passed the scanner. Writes go straight through
- * (what piled up while corked as one write), with the inner stream's back-pressure. On a violation both sides are destroyed and
- * `onViolation` is called once.
+ * (what piled up while corked as one write), with the inner stream's back-pressure. On a violation
+ * both sides are destroyed and `onViolation` is called once.
  */
 export function guardPackets(inner: Duplex, maxRemainingLength: number, onViolation: (violation: GuardViolation) => void): Duplex {
   const scanner = new PacketBoundaryScanner(maxRemainingLength);

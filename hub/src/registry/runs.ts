@@ -98,18 +98,21 @@ export class RunTracker {
       if (!Number.isFinite(value)) throw new HubError('BAD_REQUEST', `metric ${key} is not a finite number (${value})`);
       return { runId: id, key, value, step, epoch: at.epoch ?? null, at: time };
     });
+    if (rows.length > 0) this.record(id, step, rows);
+    this.changed(id);
+  }
+
+  /** Writes one step's rows: the same value again is a no-op, a different one replaces the old. */
+  private record(id: string, step: number, rows: (typeof runMetrics.$inferInsert)[]): void {
     this.deps.db.db.transaction((tx) => {
-      const keys = rows.map((r) => r.key);
       const atStep = (ks: string[]) => and(eq(runMetrics.runId, id), eq(runMetrics.step, step), inArray(runMetrics.key, ks));
       const had = new Map(
-        keys.length === 0
-          ? []
-          : tx
-              .select({ key: runMetrics.key, value: runMetrics.value })
-              .from(runMetrics)
-              .where(atStep(keys))
-              .all()
-              .map((m) => [m.key, m.value]),
+        tx
+          .select({ key: runMetrics.key, value: runMetrics.value })
+          .from(runMetrics)
+          .where(atStep(rows.map((r) => r.key)))
+          .all()
+          .map((m) => [m.key, m.value]),
       );
       // The same value again is a retry: nothing to write, and no new point for readers that follow
       // the metrics by id. A different value replaces the old one.
@@ -118,7 +121,6 @@ export class RunTracker {
       if (replaced.length > 0) tx.delete(runMetrics).where(atStep(replaced)).run();
       if (fresh.length > 0) tx.insert(runMetrics).values(fresh).run();
     });
-    this.changed(id);
   }
 
   /** Stores `bytes` as the run's artifact `name` (replacing one of the same name). */

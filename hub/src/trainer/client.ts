@@ -3,26 +3,13 @@
  * about a job means the lease is gone (cancelled, or expired and handed to another worker): it is
  * raised as {@link LeaseLost} so the worker stops at once.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatasetManifest } from '../datasets/manifest.js';
 import type { JobRecord } from '../jobs/types.js';
 
 const RETRIES = 4;
 const RETRY_STATUSES = new Set([408, 429, 503]);
 const backoff = (attempt: number) => 500 * 2 ** attempt;
-/** Waits `ms`; a `signal` that aborts meanwhile rejects with its reason. */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 export interface Lease {
   job: Omit<JobRecord, 'leaseId'>;
@@ -141,12 +128,12 @@ export class HubClient {
         // the hub closed while this worker's event loop was busy training (its own idle timer could
         // not run), so the request never reached the hub. The job calls tolerate a repeat.
         if (last || error instanceof LeaseLost || error instanceof HubClientError) throw error;
-        await sleep(backoff(attempt), signal);
+        await sleep(backoff(attempt), undefined, { signal });
         continue;
       }
       if (last || !RETRY_STATUSES.has(res.status)) return this.check(res, method, path);
       await res.body?.cancel();
-      await sleep(backoff(attempt), signal);
+      await sleep(backoff(attempt), undefined, { signal });
     }
   }
 

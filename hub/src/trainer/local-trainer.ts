@@ -9,8 +9,9 @@ import type { Logger } from '../log.js';
 
 export interface LocalTrainer {
   /**
-   * Asks the worker to stop (SIGTERM: it abandons its job, which the hub re-queues) and resolves
-   * once it has exited; one that is still running after `graceMs` is killed. The hub's shutdown
+   * Asks the worker to stop (SIGTERM) and resolves once it has exited; one that is still running
+   * after `graceMs` (say, in the middle of training a job, which then goes back to the queue when
+   * its lease expires) is killed. The hub's shutdown
    * waits for this, so it never leaves a trainer process behind.
    */
   stop(graceMs?: number): Promise<void>;
@@ -18,7 +19,7 @@ export interface LocalTrainer {
   readonly pid: number | undefined;
 }
 
-/** How long a stopping worker may take to abandon its job and exit before it is killed. */
+/** How long a stopping worker may take to exit before it is killed. */
 export const TRAINER_STOP_GRACE_MS = 10_000;
 
 export function spawnLocalTrainer(hubUrl: string, token: string, log: Logger): LocalTrainer {

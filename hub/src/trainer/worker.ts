@@ -3,6 +3,7 @@
  * job at a time; when the queue is empty it polls. Network errors back off and retry, so a worker
  * outlives a hub restart.
  */
+import { setTimeout as wait } from 'node:timers/promises';
 import { BACKEND_ORDER, type BackendName } from '@edgeloop/models';
 import { HubClient } from './client.js';
 import { type JobOutcome, trainLeasedJob } from './train-job.js';
@@ -22,20 +23,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
-/** Waits `ms`, or until `signal` aborts; the listener goes when the wait ends (a worker polls forever). */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`, or until `signal` aborts (a stopping worker does not wait out its poll). */
+const sleep = (ms: number, signal?: AbortSignal) => wait(ms, undefined, { signal }).catch(() => {});
 
 /**
  * Takes the next job if there is one and trains it; `undefined` when there was none. The backends

@@ -86,11 +86,6 @@ function data(t: tf.Tensor): Float32Array {
   return Float32Array.from(t.dataSync());
 }
 
-function inputHW(layer: tf.layers.Layer): [number, number] {
-  const shape = (layer.input as tf.SymbolicTensor).shape;
-  return [Number(shape[1]), Number(shape[2])];
-}
-
 /** (height, width, channels) of a layer's 4-D input. */
 function inputHWC(layer: tf.layers.Layer): [number, number, number] {
   const shape = (layer.input as tf.SymbolicTensor).shape;
@@ -125,8 +120,9 @@ function exportLayer(st: State, layer: tf.layers.Layer, next: tf.layers.Layer | 
       const k = pair(cfg.kernelSize);
       const s = pair(cfg.strides);
       const d = pair(cfg.dilationRate ?? 1);
-      const [h, w] = inputHW(layer);
-      toLayout(st, 'NCHW', inputHWC(layer));
+      const hwc = inputHWC(layer);
+      const [h, w] = hwc;
+      toLayout(st, 'NCHW', hwc);
       const [kernel, bias] = weights as [tf.Tensor4D, tf.Tensor1D | undefined];
       const [, , ci, co] = kernel.shape;
       const wName = st.g.weight(`${layer.name}_W`, [co, ci, k[0], k[1]], data(kernel.transpose([3, 2, 0, 1])));
@@ -160,8 +156,9 @@ function exportLayer(st: State, layer: tf.layers.Layer, next: tf.layers.Layer | 
     case 'AveragePooling2D': {
       const k = pair(cfg.poolSize);
       const s = pair(cfg.strides ?? cfg.poolSize);
-      const [h, w] = inputHW(layer);
-      toLayout(st, 'NCHW', inputHWC(layer));
+      const hwc = inputHWC(layer);
+      const [h, w] = hwc;
+      toLayout(st, 'NCHW', hwc);
       const attrs = { kernel_shape: k, strides: s, pads: pads(String(cfg.padding), h, w, k, s) };
       st.name =
         cls === 'MaxPooling2D'
