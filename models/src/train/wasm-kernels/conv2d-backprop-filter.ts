@@ -48,6 +48,72 @@ export function im2colTransposed(x: Float32Array, out: Float32Array, info: backe
   }
 }
 
+/** Reused scratch for {@link shiftedPatches}: the padded, channel-major copy of x. */
+let scratch = new Float32Array(0);
+
+/**
+ * The stride-1 operands of dW = patchesT · dy, laid out so that every row of patchesT is one
+ * contiguous copy. x is copied once, channel-major, into a zero-padded grid of
+ * gh × gw = (outH + fh − 1) × (outW + fw − 1) per image, and dy into the same grid (zero outside
+ * its outH × outW corner). With m the grid index of an output position, the input the filter tap
+ * (i, j) meets there is at grid index m + i·gw + j, for every m: the rows of patchesT are the
+ * channel rows of the grid shifted by i·gw + j. Grid positions outside the output multiply a zero
+ * of dy, so the product is exact; they cost (gh·gw)/(outH·outW) − 1 more arithmetic (31% on a
+ * 14×14 'same' layer), far less than the strided im2col loop they replace (about 3× faster on
+ * the MNIST CNN's second layer).
+ * Returns the grid size per channel row (the M of the product).
+ */
+export function shiftedPatches(
+  x: Float32Array,
+  dy: Float32Array,
+  patchesT: Float32Array,
+  dyGrid: Float32Array,
+  info: backend_util.Conv2DInfo,
+): number {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, outChannels: n, filterHeight, filterWidth } = info;
+  const gh = outHeight + filterHeight - 1;
+  const gw = outWidth + filterWidth - 1;
+  const padTop = info.padInfo.top;
+  const padLeft = info.padInfo.left;
+  const mp = batchSize * gh * gw;
+  // Each channel row runs past the last image by the largest shift, so every shifted copy stays inside it.
+  const rowLength = mp + (filterHeight - 1) * gw + filterWidth - 1;
+  if (scratch.length < c * rowLength) scratch = new Float32Array(c * rowLength);
+  const grid = scratch.subarray(0, c * rowLength);
+  grid.fill(0);
+  // Input rows and columns that fall outside the grid are read by no output (a 'valid' remainder).
+  const yHi = Math.min(inHeight, gh - padTop);
+  const xLo = Math.max(0, -padLeft);
+  const xHi = Math.min(inWidth, gw - padLeft);
+  for (let b = 0; b < batchSize; b++) {
+    for (let y = Math.max(0, -padTop); y < yHi; y++) {
+      const gRow = (b * gh + y + padTop) * gw + padLeft;
+      let src = ((b * inHeight + y) * inWidth + xLo) * c;
+      for (let xx = xLo; xx < xHi; xx++) {
+        for (let ch = 0, at = gRow + xx; ch < c; ch++, at += rowLength) grid[at] = x[src++]!;
+      }
+    }
+  }
+  for (let i = 0, row = 0; i < filterHeight; i++) {
+    for (let j = 0; j < filterWidth; j++) {
+      const shift = i * gw + j;
+      for (let ch = 0; ch < c; ch++, row++) {
+        const from = ch * rowLength + shift;
+        patchesT.set(grid.subarray(from, from + mp), row * mp);
+      }
+    }
+  }
+  dyGrid.fill(0);
+  const dyRow = outWidth * n;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const from = (b * outHeight + oy) * dyRow;
+      dyGrid.set(dy.subarray(from, from + dyRow), (b * gh + oy) * gw * n);
+    }
+  }
+  return mp;
+}
+
 /**
  * `Conv2DBackpropFilter` for the wasm backend: dW = im2col(x)^T * dy, the
  * matrix product done by the wasm `BatchMatMul` kernel (XNNPACK).
@@ -78,7 +144,10 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
   checkDyShape('Conv2DBackpropFilter', dy, info);
 
   const k = info.filterHeight * info.filterWidth * info.inChannels;
-  const m = info.batchSize * info.outHeight * info.outWidth;
+  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
+  const m = stride1
+    ? info.batchSize * (info.outHeight + info.filterHeight - 1) * (info.outWidth + info.filterWidth - 1)
+    : info.batchSize * info.outHeight * info.outWidth;
   const n = info.outChannels;
   if (m === 0 || k === 0 || n === 0) {
     const zeros = backend.makeOutput(info.filterShape, 'float32');
@@ -98,8 +167,12 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
   const a = backend.makeOutput([1, k, m], 'float32');
   const b = backend.makeOutput([1, m, n], 'float32');
   try {
-    im2colTransposed(heapF32(backend, x), heapF32(backend, a), info);
-    heapF32(backend, b).set(heapF32(backend, dy));
+    if (stride1) {
+      shiftedPatches(heapF32(backend, x), heapF32(backend, dy), heapF32(backend, a), heapF32(backend, b), info);
+    } else {
+      im2colTransposed(heapF32(backend, x), heapF32(backend, a), info);
+      heapF32(backend, b).set(heapF32(backend, dy));
+    }
     // no transposes and batch 1 -> xnn_fully_connected path (fast); any
     // transpose flag would select the naive C++ `slow_batch_matmul`.
     const out = bmm.kernelFunc({

@@ -129,6 +129,10 @@ CONV_GEOMS.push(
   { batch: 2, inH: 13, inW: 13, inC: 16, fh: 3, fw: 3, outC: 8, strideH: 1, strideW: 1, pad: 'valid' },
   { batch: 2, inH: 28, inW: 28, inC: 1, fh: 3, fw: 3, outC: 4, strideH: 2, strideW: 2, pad: 'same' },
   { batch: 2, inH: 7, inW: 7, inC: 1, fh: 3, fw: 3, outC: 3, strideH: 1, strideW: 1, pad: 'valid' },
+  // stride 1 with uneven 'same' padding and a 1x1 filter: the shifted-grid path of the filter gradient
+  { batch: 2, inH: 6, inW: 7, inC: 3, fh: 2, fw: 3, outC: 4, strideH: 1, strideW: 1, pad: 'same' },
+  { batch: 2, inH: 9, inW: 8, inC: 2, fh: 5, fw: 4, outC: 3, strideH: 1, strideW: 1, pad: 'same' },
+  { batch: 3, inH: 5, inW: 5, inC: 4, fh: 1, fw: 1, outC: 2, strideH: 1, strideW: 1, pad: 'valid' },
 );
 
 // ------------------------------------------------------------------ tests ---
@@ -145,6 +149,8 @@ describe('registerWasmTrainingKernels', () => {
       'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNativeBackpropInput',
       'UnsortedSegmentSum',
+      'Identity',
+      'Sum',
     ]);
     const funcs = names.map((n) => tf.getKernel(n, 'wasm')!.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(names);
@@ -423,6 +429,84 @@ describe('UnsortedSegmentSum (wasm)', () => {
     const rt = tf.tensor2d(f32(r), [idx.length, 3]);
     const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idsT), rt)))(tf.tensor2d(f32(table), [7, 3]));
     expect(errAt(grad.dataSync(), fd)).toBeLessThan(TOL);
+  });
+});
+
+describe('Identity (wasm): shares the data, counted by reference', () => {
+  it('a clone reads the same values, outlives its source, and frees nothing twice', () => {
+    const backend = tf.backend();
+    const before = backend.numDataIds();
+    const a = tf.tensor2d([1, -2, 3, 4.5], [2, 2]);
+    const b = tf.clone(a);
+    expect(backend.numDataIds()).toBe(before + 1); // shared, not copied
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, -2, 3, 4.5]);
+    b.dispose();
+    expect(backend.numDataIds()).toBe(before);
+  });
+
+  it('a variable assigned after a clone leaves the clone as it was', () => {
+    const v = tf.variable(tf.tensor1d([1, 2, 3]));
+    const snapshot = tf.clone(v);
+    v.assign(tf.tensor1d([7, 8, 9]));
+    expect(Array.from(snapshot.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8, 9]);
+    snapshot.dispose();
+    v.dispose();
+  });
+});
+
+describe('Sum (wasm): leading axes summed in one pass, the rest native', () => {
+  /** Float64 sum of a row-major tensor over `axes`. */
+  function sumF64(x: Float32Array, shape: number[], axes: number[]): number[] {
+    const keep = shape.map((_, i) => !axes.includes(i));
+    const outShape = shape.filter((_, i) => keep[i]);
+    const out = new Array<number>(outShape.reduce((a, b) => a * b, 1)).fill(0);
+    const idx = shape.map(() => 0);
+    for (let flat = 0; flat < x.length; flat++) {
+      let o = 0;
+      for (let d = 0; d < shape.length; d++) if (keep[d]) o = o * shape[d]! + idx[d]!;
+      out[o]! += x[flat]!;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        if (++idx[d]! < shape[d]!) break;
+        idx[d] = 0;
+      }
+    }
+    return out;
+  }
+
+  it.each([
+    { shape: [64, 28, 28, 16], axis: [0, 1, 2], keepDims: false },
+    { shape: [6, 5, 3, 7], axis: [2, 0, 1], keepDims: true },
+    { shape: [9, 13], axis: [0], keepDims: false },
+    { shape: [4, 3, 2], axis: [0, 1], keepDims: false }, // 2 columns: the one-at-a-time tail
+    { shape: [4, 5, 12], axis: [0, 1], keepDims: false }, // 12 = 8 + 4
+    { shape: [4, 3, 6], axis: [1], keepDims: false }, // not leading: native
+    { shape: [4, 3, 6], axis: [0, 1, 2], keepDims: false }, // all axes: native
+  ])('sum over $axis of $shape (keepDims $keepDims)', ({ shape, axis, keepDims }) => {
+    const next = rng(shape.length * 31 + axis.length);
+    const x = randF32(
+      shape.reduce((a, b) => a * b, 1),
+      next,
+    );
+    const t = tf.tensor(f32(x), shape);
+    const got = tf.sum(t, axis, keepDims);
+    const want = sumF64(f32(x), shape, axis);
+    const sortedAxes = [...axis].sort();
+    const wantShape = keepDims ? shape.map((d, i) => (axis.includes(i) ? 1 : d)) : shape.filter((_, i) => !sortedAxes.includes(i));
+    expect(got.shape).toEqual(wantShape);
+    expect(relErr(Array.from(got.dataSync()), want)).toBeLessThan(1e-5);
+    t.dispose();
+    got.dispose();
+  });
+
+  it('int32 goes to the native kernel', () => {
+    const t = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+    const got = tf.sum(t, 0);
+    expect(got.dtype).toBe('int32');
+    expect(Array.from(got.dataSync())).toEqual([9, 12]);
+    t.dispose();
+    got.dispose();
   });
 });
 

@@ -28,7 +28,9 @@
  *    heap + the wasm `BatchMatMul` kernel on its XNNPACK path,
  *    dW[K, outC] = patchesT[K, M] x dy[M, outC] (K = fh*fw*inC,
  *    M = batch*outH*outW). Correct for all strides/paddings, and ~15x faster
- *    than the Conv3D route on the MNIST CNN's second conv layer.
+ *    than the Conv3D route on the MNIST CNN's second conv layer. At stride 1
+ *    the rows of patchesT are plain shifted copies of a padded grid instead
+ *    (see shiftedPatches).
  *
  * 2. `MaxPoolGrad` exists on wasm but is WRONG: see {@link maxPoolGrad}.
  *    Replaced with a JS implementation following TF semantics (also ~3x
@@ -49,6 +51,8 @@
  *    `UnsortedSegmentSum` (embedding). Provided in plain JS; correct but not
  *    XNNPACK-accelerated.
  *
+ * 6. `Identity` and `Sum` run in every step and copied more than needed: see identity-sum.ts.
+ *
  * The ReLU gradient (`Step` + `Multiply`) and the gradients of batchNorm,
  * dropout, leakyReLU, elu, tanh, sigmoid and conv2dTranspose train without
  * error; of those, only the ReLU gradient was checked numerically.
@@ -62,6 +66,7 @@ import { BACKEND, nativeKernels } from './common.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise-backprop.js';
+import { identity, sum } from './identity-sum.js';
 import { avgPoolGrad, maxPoolGrad } from './pool-grads.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
@@ -104,6 +109,14 @@ const PROVIDED: readonly ProvidedKernel[] = [
     config: { kernelName: 'UnsortedSegmentSum', backendName: BACKEND, kernelFunc: unsortedSegmentSum },
     reason: 'missing',
   },
+  {
+    config: { kernelName: 'Identity', backendName: BACKEND, kernelFunc: identity },
+    reason: 'native-kernel-slow',
+  },
+  {
+    config: { kernelName: 'Sum', backendName: BACKEND, kernelFunc: sum },
+    reason: 'native-kernel-slow',
+  },
 ];
 
 /**
@@ -120,7 +133,11 @@ const PROVIDED: readonly ProvidedKernel[] = [
  *  - `DepthwiseConv2dNativeBackpropFilter` / `...BackpropInput`: missing;
  *    needed by depthwiseConv2d / separableConv2d layers (plain JS);
  *  - `UnsortedSegmentSum`: missing; the gradient of Gather (embedding layers);
- *  - `BatchMatMul`: native one is slow with transpose flags (every Dense gradient); transposes first.
+ *  - `BatchMatMul`: native one is slow with transpose flags (every Dense gradient); transposes first;
+ *  - `Identity`: native one copies; ours shares the data by reference (tfjs clones every tensor a
+ *    gradient saves);
+ *  - `Sum`: native one transposes the whole tensor before reducing leading axes (every bias
+ *    gradient); ours sums them in one pass and delegates every other reduction.
  * Every one of these is checked against float64 finite differences in
  * wasm-training-kernels.test.ts. This module's kernels also replace any
  * native kernel of the same name a later tfjs-backend-wasm might add; re-check
