@@ -230,6 +230,11 @@ const POOL_GEOMS: PoolGeometry[] = [
   { batch: 3, inH: 9, inW: 6, channels: 2, poolH: 2, poolW: 3, strideH: 2, strideW: 1, pad: 'valid' },
   // Windows side by side (MaxPoolGrad's fast path), not 2x2, with an uncovered last column.
   { batch: 2, inH: 9, inW: 10, channels: 5, poolH: 3, poolW: 3, strideH: 3, strideW: 3, pad: 'valid' },
+  // 2x2 side by side with channels in fours: the SIMD kernel (kernels.wat), covering the input
+  // exactly, with a leftover row and column, and under 'same' padding that needs none.
+  { batch: 2, inH: 8, inW: 6, channels: 4, poolH: 2, poolW: 2, strideH: 2, strideW: 2, pad: 'valid' },
+  { batch: 2, inH: 9, inW: 7, channels: 8, poolH: 2, poolW: 2, strideH: 2, strideW: 2, pad: 'valid' },
+  { batch: 1, inH: 6, inW: 6, channels: 12, poolH: 2, poolW: 2, strideH: 2, strideW: 2, pad: 'same' },
 ];
 const poolLabel = (g: PoolGeometry) =>
   `b${g.batch} ${g.inH}x${g.inW}x${g.channels} pool${g.poolH}x${g.poolW} s${g.strideH},${g.strideW} ${g.pad}`;
@@ -293,6 +298,40 @@ describe('MaxPoolGrad (wasm) vs float64 finite differences', () => {
     expect(grad([nan, 1, inf, inf, 0, nan, inf, inf], [1, 2, 4, 1], 'valid')).toEqual([0, 1, 0, 0, 0, 0, 0, 0]);
     // 'same' on an odd width: the last window overhangs, so the general path.
     expect(grad([nan, 1, inf, 0, nan, inf], [1, 2, 3, 1], 'same')).toEqual([0, 1, 0, 0, 0, 0]);
+  });
+
+  it('the SIMD path (four channels at a time) gives each channel what the one-channel path gives it', () => {
+    // Values on a coarse grid, a third of them 0, plus NaN and -Infinity: ties in most windows.
+    const [b, h, w, c] = [3, 9, 8, 8];
+    const next = rng(77);
+    const special = [Number.NaN, Number.NEGATIVE_INFINITY, 0, -0];
+    const x = Float32Array.from({ length: b * h * w * c }, () => {
+      const r = next();
+      return r < 0.05 ? special[Math.floor(next() * 4)]! : r < 0.35 ? 0 : Math.round((next() * 2 - 1) * 3) / 3;
+    });
+    const dyv = Float32Array.from({ length: b * 4 * 4 * c }, () => next() * 2 - 1);
+    const attrs = { filterSize: 2, strides: 2, pad: 'valid' };
+    const xt = tf.tensor4d(x, [b, h, w, c]);
+    const all = runKernel('MaxPoolGrad', { dy: tf.tensor4d(dyv, [b, 4, 4, c]), input: xt, output: tf.maxPool(xt, 2, 2, 'valid') }, attrs);
+    for (let ch = 0; ch < c; ch++) {
+      const xc = tf.tensor4d(
+        x.filter((_, i) => i % c === ch),
+        [b, h, w, 1],
+      );
+      const one = runKernel(
+        'MaxPoolGrad',
+        {
+          dy: tf.tensor4d(
+            dyv.filter((_, i) => i % c === ch),
+            [b, 4, 4, 1],
+          ),
+          input: xc,
+          output: tf.maxPool(xc, 2, 2, 'valid'),
+        },
+        attrs,
+      );
+      expect(Array.from(all.filter((_, i) => i % c === ch))).toEqual(Array.from(one));
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 /** `MaxPoolGrad` and `AvgPoolGrad` for wasm: the native kernels are wrong (see each kernel). */
 import { backend_util, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
 import { heapF32, wasmBackendOf } from './common.js';
+import { simdKernels } from './simd/index.js';
 
 /** Attributes tfjs-core passes to `MaxPoolGrad` and `AvgPoolGrad` (see the pooling gradients). */
 interface MaxPoolGradAttrs {
@@ -67,16 +68,24 @@ export const maxPoolGrad: KernelFunc = ({ inputs, backend: given, attrs }) => {
   const x = heapF32(backend, input);
   const g = heapF32(backend, dy);
   const dx = heapF32(backend, dxInfo);
-  dx.fill(0);
   const C = inChannels;
-  if (
+  const disjoint =
     strideHeight === effectiveFilterHeight &&
     strideWidth === effectiveFilterWidth &&
     padTop === 0 &&
     padLeft === 0 &&
     outHeight * strideHeight <= inHeight &&
-    outWidth * strideWidth <= inWidth
-  ) {
+    outWidth * strideWidth <= inWidth;
+  const simd = disjoint && strideHeight === 2 && strideWidth === 2 && C % 4 === 0 ? simdKernels(backend) : undefined;
+  if (simd) {
+    // The usual 2x2 pool, four channels per instruction (kernels.wat): about 12x faster than the
+    // loop below. It writes every cell of every window; only a leftover row or column needs zeros.
+    if (outHeight * 2 < inHeight || outWidth * 2 < inWidth) dx.fill(0);
+    simd.maxPoolGrad2x2(x.byteOffset, g.byteOffset, dx.byteOffset, batchSize, inHeight, inWidth, C, outHeight, outWidth);
+    return dxInfo;
+  }
+  dx.fill(0);
+  if (disjoint) {
     // Windows side by side, inside the input (the usual 2x2, stride 2, 'valid' pool): the same
     // rule as below, one channel at a time, with no per-window bookkeeping.
     disjointMaxPoolGrad(x, g, dx, batchSize, inHeight, inWidth, C, outHeight, outWidth, strideHeight, strideWidth);
