@@ -1,6 +1,8 @@
-/** `Conv2DBackpropFilter` for wasm: transposed im2col into the wasm heap, then XNNPACK BatchMatMul. */
+/** `Conv2DBackpropFilter` for wasm: dW = patchesᵀ · dy, by XNNPACK BatchMatMul or, for few rows, our SIMD kernel. */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, heapF32, wasmBackendOf } from './common.js';
+import { type SimdKernels, simdKernels } from './simd/index.js';
 
 /**
  * Writes the transposed im2col matrix patchesT[K, M] of an NHWC input:
@@ -48,38 +50,46 @@ export function im2colTransposed(x: Float32Array, out: Float32Array, info: backe
   }
 }
 
-/** Reused scratch for {@link shiftedPatches}: the padded, channel-major copy of x. */
-let scratch = new Float32Array(0);
+/** Where the stride-1 filter gradient puts its operands; see {@link fillGrids}. */
+export interface GridLayout {
+  /** Grid width: outW + fw − 1. */
+  gw: number;
+  /** Grid cells per channel over the whole batch: batch · (outH + fh − 1) · gw. The M of the product. */
+  mp: number;
+  /** Floats per channel row of the input grid: mp plus the largest shift. */
+  rowLength: number;
+}
+
+export function gridLayout(info: backend_util.Conv2DInfo): GridLayout {
+  const gh = info.outHeight + info.filterHeight - 1;
+  const gw = info.outWidth + info.filterWidth - 1;
+  const mp = info.batchSize * gh * gw;
+  // Each channel row runs past the last image by the largest shift, so every shifted row stays inside it.
+  return { gw, mp, rowLength: mp + (info.filterHeight - 1) * gw + info.filterWidth - 1 };
+}
 
 /**
- * The stride-1 operands of dW = patchesT · dy, laid out so that every row of patchesT is one
- * contiguous copy. x is copied once, channel-major, into a zero-padded grid of
- * gh × gw = (outH + fh − 1) × (outW + fw − 1) per image, and dy into the same grid (zero outside
- * its outH × outW corner). With m the grid index of an output position, the input the filter tap
- * (i, j) meets there is at grid index m + i·gw + j, for every m: the rows of patchesT are the
- * channel rows of the grid shifted by i·gw + j. Grid positions outside the output multiply a zero
- * of dy, so the product is exact; they cost (gh·gw)/(outH·outW) − 1 more arithmetic (31% on a
- * 14×14 'same' layer), far less than the strided im2col loop they replace (about 3× faster on
- * the MNIST CNN's second layer).
- * Returns the grid size per channel row (the M of the product).
+ * The stride-1 operands of dW = patchesT · dy, laid out so that no im2col is needed. x is copied
+ * once, channel-major, into `grid` (inC rows of `rowLength`): a zero-padded grid of
+ * gh × gw = (outH + fh − 1) × (outW + fw − 1) cells per image. dy goes into `dyGrid` ([mp, outC]),
+ * the same grid, zero outside its outH × outW corner. With m the grid index of an output position,
+ * the input that filter tap (i, j) meets there is at grid index m + i·gw + j, for every m: row
+ * (i, j, c) of patchesT is channel row c of the grid from offset i·gw + j on. Grid positions outside
+ * the output multiply a zero of dy, so the product is exact. They cost (gh·gw)/(outH·outW) − 1
+ * more arithmetic (31% on a 14×14 'same' layer), far less than a strided im2col loop.
  */
-export function shiftedPatches(
+export function fillGrids(
   x: Float32Array,
   dy: Float32Array,
-  patchesT: Float32Array,
+  grid: Float32Array,
   dyGrid: Float32Array,
   info: backend_util.Conv2DInfo,
-): number {
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, outChannels: n, filterHeight, filterWidth } = info;
+  { gw, rowLength }: GridLayout,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, outChannels: n, filterHeight } = info;
   const gh = outHeight + filterHeight - 1;
-  const gw = outWidth + filterWidth - 1;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
-  const mp = batchSize * gh * gw;
-  // Each channel row runs past the last image by the largest shift, so every shifted copy stays inside it.
-  const rowLength = mp + (filterHeight - 1) * gw + filterWidth - 1;
-  if (scratch.length < c * rowLength) scratch = new Float32Array(c * rowLength);
-  const grid = scratch.subarray(0, c * rowLength);
   grid.fill(0);
   // Input rows and columns that fall outside the grid are read by no output (a 'valid' remainder).
   const yHi = Math.min(inHeight, gh - padTop);
@@ -94,15 +104,6 @@ export function shiftedPatches(
       }
     }
   }
-  for (let i = 0, row = 0; i < filterHeight; i++) {
-    for (let j = 0; j < filterWidth; j++) {
-      const shift = i * gw + j;
-      for (let ch = 0; ch < c; ch++, row++) {
-        const from = ch * rowLength + shift;
-        patchesT.set(grid.subarray(from, from + mp), row * mp);
-      }
-    }
-  }
   dyGrid.fill(0);
   const dyRow = outWidth * n;
   for (let b = 0; b < batchSize; b++) {
@@ -111,8 +112,52 @@ export function shiftedPatches(
       dyGrid.set(dy.subarray(from, from + dyRow), (b * gh + oy) * gw * n);
     }
   }
-  return mp;
 }
+
+/** Start (in grid floats) of each row of patchesT, in [fh, fw, inC] order: the rows of dW. */
+export function rowStarts(info: backend_util.Conv2DInfo, { gw, rowLength }: GridLayout): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < info.filterHeight; i++)
+    for (let j = 0; j < info.filterWidth; j++) for (let ch = 0; ch < info.inChannels; ch++) starts.push(ch * rowLength + i * gw + j);
+  return starts;
+}
+
+/**
+ * At most this many rows of dW (fh · fw · inC) go to the SIMD kernel; more go to XNNPACK. Below
+ * it, XNNPACK spends most of its time packing dy as the product's weights (3.2 of 4.2 ms on the
+ * MNIST CNN's first layer, 9 rows); above it, its register blocking wins.
+ */
+export const SIMD_MAX_ROWS = 32;
+
+/** dW by the SIMD kernel of kernels.wat, straight from the grids (stride 1, outC a multiple of 16). */
+function filterGradSimd(backend: BackendWasm, simd: SimdKernels, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const layout = gridLayout(info);
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const grid = backend.makeOutput([info.inChannels * layout.rowLength], 'float32');
+  const dyGrid = backend.makeOutput([layout.mp, info.outChannels], 'float32');
+  const rows = backend.makeOutput([k], 'int32');
+  const out = backend.makeOutput([...info.filterShape], 'float32');
+  try {
+    // Views after every allocation: a malloc may grow (and detach) the heap.
+    const gridView = heapF32(backend, grid);
+    fillGrids(heapF32(backend, x), heapF32(backend, dy), gridView, heapF32(backend, dyGrid), info, layout);
+    const rowView = backend.typedArrayFromHeap(rows) as Int32Array;
+    rowStarts(info, layout).forEach((start, r) => {
+      rowView[r] = gridView.byteOffset + start * 4;
+    });
+    const outView = heapF32(backend, out);
+    outView.fill(0);
+    simd.gemmRows(rowView.byteOffset, k, layout.mp, heapF32(backend, dyGrid).byteOffset, info.outChannels, outView.byteOffset);
+    return out;
+  } finally {
+    backend.disposeData(grid.dataId);
+    backend.disposeData(dyGrid.dataId);
+    backend.disposeData(rows.dataId);
+  }
+}
+
+/** Reused scratch for the XNNPACK path's input grid (it only feeds copies into the heap). */
+let scratch = new Float32Array(0);
 
 /**
  * `Conv2DBackpropFilter` for the wasm backend: dW = im2col(x)^T * dy, the
@@ -155,6 +200,9 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
     return zeros;
   }
 
+  const simd = stride1 && k <= SIMD_MAX_ROWS && n % 16 === 0 ? simdKernels(backend) : undefined;
+  if (simd) return filterGradSimd(backend, simd, x, dy, info);
+
   const bmm = getKernel('BatchMatMul', BACKEND);
   if (bmm == null) throw new Error('Conv2DBackpropFilter (edgeloop): wasm BatchMatMul missing');
 
@@ -168,7 +216,15 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
   const b = backend.makeOutput([1, m, n], 'float32');
   try {
     if (stride1) {
-      shiftedPatches(heapF32(backend, x), heapF32(backend, dy), heapF32(backend, a), heapF32(backend, b), info);
+      // Row (i, j, c) of patchesT is a slice of the grid: one copy each.
+      const layout = gridLayout(info);
+      if (scratch.length < info.inChannels * layout.rowLength) scratch = new Float32Array(info.inChannels * layout.rowLength);
+      const grid = scratch.subarray(0, info.inChannels * layout.rowLength);
+      fillGrids(heapF32(backend, x), heapF32(backend, dy), grid, heapF32(backend, b), info, layout);
+      const patchesT = heapF32(backend, a);
+      rowStarts(info, layout).forEach((start, r) => {
+        patchesT.set(grid.subarray(start, start + layout.mp), r * layout.mp);
+      });
     } else {
       im2colTransposed(heapF32(backend, x), heapF32(backend, a), info);
       heapF32(backend, b).set(heapF32(backend, dy));

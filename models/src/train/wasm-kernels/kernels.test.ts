@@ -133,6 +133,11 @@ CONV_GEOMS.push(
   { batch: 2, inH: 6, inW: 7, inC: 3, fh: 2, fw: 3, outC: 4, strideH: 1, strideW: 1, pad: 'same' },
   { batch: 2, inH: 9, inW: 8, inC: 2, fh: 5, fw: 4, outC: 3, strideH: 1, strideW: 1, pad: 'same' },
   { batch: 3, inH: 5, inW: 5, inC: 4, fh: 1, fw: 1, outC: 2, strideH: 1, strideW: 1, pad: 'valid' },
+  // stride 1, few filter rows and outC a multiple of 16: the filter gradient's SIMD kernel
+  // (odd and even row counts, one and two blocks of 16 output channels)
+  { batch: 2, inH: 7, inW: 7, inC: 1, fh: 3, fw: 3, outC: 16, strideH: 1, strideW: 1, pad: 'same' },
+  { batch: 2, inH: 8, inW: 6, inC: 3, fh: 3, fw: 3, outC: 16, strideH: 1, strideW: 1, pad: 'valid' },
+  { batch: 1, inH: 6, inW: 5, inC: 2, fh: 2, fw: 2, outC: 32, strideH: 1, strideW: 1, pad: 'same' },
 );
 
 // ------------------------------------------------------------------ tests ---

@@ -9,6 +9,8 @@ import { KERNELS_WASM_BASE64 } from './binary.js';
 export interface SimdKernels {
   /** See kernels.wat: dx of a 2×2, stride-2 max pool with disjoint windows, C a multiple of 4. */
   maxPoolGrad2x2(x: number, dy: number, dx: number, b: number, h: number, w: number, c: number, outH: number, outW: number): void;
+  /** See kernels.wat: c[k, :] += Σm a_k[m] · b[m, :] with row k at byte offset rows[k]; n a multiple of 16. */
+  gemmRows(rows: number, k: number, m: number, b: number, n: number, c: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
