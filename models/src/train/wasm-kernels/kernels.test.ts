@@ -156,6 +156,8 @@ describe('registerWasmTrainingKernels', () => {
       'UnsortedSegmentSum',
       'Identity',
       'Sum',
+      'Add',
+      'EdgeloopReluGrad',
     ]);
     const funcs = names.map((n) => tf.getKernel(n, 'wasm')!.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(names);
@@ -551,6 +553,70 @@ describe('Sum (wasm): leading axes summed in one pass, the rest native', () => {
     expect(Array.from(got.dataSync())).toEqual([9, 12]);
     t.dispose();
     got.dispose();
+  });
+});
+
+describe('Add (wasm): a bias over the last axis in SIMD, the rest native', () => {
+  const specials = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 3.4e38];
+
+  it.each([
+    { a: [2, 3, 4, 8], b: [8] },
+    { a: [5, 16], b: [1, 16] },
+    { a: [3, 2, 12], b: [1, 1, 12] },
+    { a: [4, 6], b: [6] }, // 6 channels: native
+    { a: [4, 8], b: [4, 8] }, // same shape: native
+    { a: [8], b: [8] }, // rank 1: native
+  ])('$a + $b equals float32 addition element by element', ({ a, b }) => {
+    const next = rng(a.length * 7 + b.length);
+    const av = Float32Array.from({ length: a.reduce((p, q) => p * q, 1) }, (_, i) => (i % 9 === 0 ? specials[i % 6]! : next() * 4 - 2));
+    const bv = Float32Array.from({ length: b.reduce((p, q) => p * q, 1) }, (_, i) => (i === 1 ? Number.NaN : next() * 4 - 2));
+    const got = tf.add(tf.tensor(av, a), tf.tensor(bv, b));
+    expect(got.shape).toEqual(a);
+    const values = got.dataSync();
+    av.forEach((v, i) => {
+      expect(Object.is(values[i], Math.fround(v + bv[i % bv.length]!))).toBe(true);
+    });
+  });
+
+  it('int32 goes to the native kernel', () => {
+    expect(Array.from(tf.add(tf.tensor2d([1, 2, 3, 4], [1, 4], 'int32'), tf.tensor1d([10, 20, 30, 40], 'int32')).dataSync())).toEqual([
+      11, 22, 33, 44,
+    ]);
+  });
+});
+
+describe('the ReLU gradient (wasm): one SIMD pass instead of Step, Cast and Multiply', () => {
+  it('gives dy where x > 0, NaN where x is NaN and dy * 0 elsewhere, as tfjs does', () => {
+    const [nan, inf] = [Number.NaN, Number.POSITIVE_INFINITY];
+    // 11 values: two SIMD blocks and a tail of three
+    const x = [1, -1, 0, -0, nan, 2, -3, 5, 0.5, -inf, inf];
+    const dy = [2, 3, inf, -4, 1, nan, -inf, -5, -0, 7, 8];
+    const got = tf
+      .grad((t: tf.Tensor) => tf.relu(t).mul(tf.tensor1d(dy)).sum())(tf.tensor1d(x))
+      .dataSync();
+    const want = x.map((v, i) => (v > 0 ? Math.fround(dy[i]!) : Number.isNaN(v) ? nan : dy[i]! * 0));
+    want.forEach((w, i) => {
+      expect(Object.is(got[i], w), `element ${i}: got ${got[i]}, want ${w}`).toBe(true);
+    });
+  });
+
+  it('is what the original gradient gives on a conv activation', () => {
+    const next = rng(5);
+    const x = tf.tensor4d(f32(randF32(2 * 5 * 5 * 8, next)), [2, 5, 5, 8]);
+    const r = tf.tensor4d(f32(randF32(2 * 5 * 5 * 8, next)), [2, 5, 5, 8]);
+    const ours = tf
+      .grad((t: tf.Tensor) => tf.relu(t).mul(r).sum())(x)
+      .dataSync();
+    const original = tf.mul(r, tf.cast(tf.step(x), 'float32')).dataSync();
+    expect(Array.from(ours)).toEqual(Array.from(original));
+  });
+
+  it('runs as one kernel on wasm (no Step, Cast or Multiply of the activation)', async () => {
+    const x = tf.tensor4d(f32(randF32(2 * 4 * 4 * 8, rng(6))), [2, 4, 4, 8]);
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.relu(t).sum())(x));
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain('EdgeloopReluGrad');
+    expect(names).not.toContain('Step');
   });
 });
 

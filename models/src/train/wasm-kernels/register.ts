@@ -53,10 +53,13 @@
  *    XNNPACK-accelerated.
  *
  * 6. `Identity` and `Sum` run in every step and copied more than needed: see identity-sum.ts.
+ *    The bias `Add` and the ReLU gradient were slow element-wise passes: see elementwise.ts.
+ *    MaxPoolGrad's 2x2 case and the filter gradient of layers with few filter rows use SIMD
+ *    kernels of our own (simd/kernels.wat) that work on tfjs's memory in place.
  *
- * The ReLU gradient (`Step` + `Multiply`) and the gradients of batchNorm,
- * dropout, leakyReLU, elu, tanh, sigmoid and conv2dTranspose train without
- * error; of those, only the ReLU gradient was checked numerically.
+ * The gradients of batchNorm, dropout, leakyReLU, elu, tanh, sigmoid and
+ * conv2dTranspose train without error with tfjs's own kernels; they were not
+ * checked numerically. The ReLU gradient is ours and is checked.
  *
  * @packageDocumentation
  */
@@ -67,6 +70,7 @@ import { BACKEND, nativeKernels } from './common.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise-backprop.js';
+import { add, installReluGradient, RELU_GRAD, reluGrad } from './elementwise.js';
 import { identity, sum } from './identity-sum.js';
 import { avgPoolGrad, maxPoolGrad } from './pool-grads.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
@@ -118,6 +122,14 @@ const PROVIDED: readonly ProvidedKernel[] = [
     config: { kernelName: 'Sum', backendName: BACKEND, kernelFunc: sum },
     reason: 'native-kernel-slow',
   },
+  {
+    config: { kernelName: 'Add', backendName: BACKEND, kernelFunc: add },
+    reason: 'native-kernel-slow',
+  },
+  {
+    config: { kernelName: RELU_GRAD, backendName: BACKEND, kernelFunc: reluGrad },
+    reason: 'missing',
+  },
 ];
 
 /**
@@ -138,7 +150,10 @@ const PROVIDED: readonly ProvidedKernel[] = [
  *  - `Identity`: native one copies; ours shares the data by reference (tfjs clones every tensor a
  *    gradient saves);
  *  - `Sum`: native one transposes the whole tensor before reducing leading axes (every bias
- *    gradient); ours sums them in one pass and delegates every other reduction.
+ *    gradient); ours sums them in one pass and delegates every other reduction;
+ *  - `Add`: a bias over the last axis runs in SIMD (simd/kernels.wat); every other Add is native;
+ *  - `EdgeloopReluGrad`: ours, with the Relu gradient replaced to use it on wasm (one pass
+ *    instead of Step, Cast and Multiply).
  * Every one of these is checked against float64 finite differences in
  * wasm-training-kernels.test.ts. This module's kernels also replace any
  * native kernel of the same name a later tfjs-backend-wasm might add; re-check
@@ -174,5 +189,6 @@ export function registerWasmTrainingKernels(): string[] {
     }
     names.push(config.kernelName);
   }
+  installReluGradient();
   return names;
 }

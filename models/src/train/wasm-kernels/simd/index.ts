@@ -11,6 +11,10 @@ export interface SimdKernels {
   maxPoolGrad2x2(x: number, dy: number, dx: number, b: number, h: number, w: number, c: number, outH: number, outW: number): void;
   /** See kernels.wat: c[k, :] += Σm a_k[m] · b[m, :] with row k at byte offset rows[k]; n a multiple of 16. */
   gemmRows(rows: number, k: number, m: number, b: number, n: number, c: number): void;
+  /** See kernels.wat: out[r, :] = x[r, :] + bias, C a multiple of 4. */
+  biasAdd(x: number, bias: number, out: number, rows: number, c: number): void;
+  /** See kernels.wat: out = dy · step(x) over n floats, n a multiple of 4. */
+  reluGrad(dy: number, x: number, out: number, n: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();

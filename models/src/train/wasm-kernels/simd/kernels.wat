@@ -159,4 +159,48 @@
       (local.set $m0 (local.get $m1))
       (br $tl)))
   )
+
+  ;; out[r, c] = x[r, c] + bias[c] for r < rows, c < C, C a multiple of 4: a bias add over the
+  ;; last axis, the same float32 additions as tfjs's broadcasting Add.
+  (func (export "biasAdd") (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $C i32)
+    (local $r i32) (local $c i32) (local $cb i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rl
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $cdone (loop $cl
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $cb)))
+        (v128.store (i32.add (local.get $out) (local.get $c))
+          (f32x4.add (v128.load (i32.add (local.get $x) (local.get $c))) (v128.load (i32.add (local.get $bias) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $cl)))
+      (local.set $x (i32.add (local.get $x) (local.get $cb)))
+      (local.set $out (i32.add (local.get $out) (local.get $cb)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+  )
+
+  ;; The ReLU gradient, dy * step(x), for n floats (n a multiple of 4): dy where x > 0, NaN where x
+  ;; is NaN (step(NaN) is NaN in tfjs), and dy * 0 elsewhere (so -0, or NaN for an infinite dy),
+  ;; exactly what tfjs's Step, Cast and Multiply give.
+  (func (export "reluGrad") (param $dy i32) (param $x i32) (param $out i32) (param $n i32)
+    (local $end i32) (local $vx v128) (local $vd v128) (local $zero v128) (local $nan v128)
+    (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $nan (f32x4.splat (f32.const nan)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+      (local.set $vx (v128.load (local.get $x)))
+      (local.set $vd (v128.load (local.get $dy)))
+      (v128.store (local.get $out)
+        (v128.bitselect
+          (local.get $vd)
+          (v128.bitselect (local.get $nan) (f32x4.mul (local.get $vd) (local.get $zero)) (f32x4.ne (local.get $vx) (local.get $vx)))
+          (f32x4.gt (local.get $vx) (local.get $zero))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $l)))
+  )
 )
