@@ -30,7 +30,7 @@
  *    M = batch*outH*outW). Correct for all strides/paddings, and ~15x faster
  *    than the Conv3D route on the MNIST CNN's second conv layer. At stride 1
  *    the rows of patchesT are plain shifted copies of a padded grid instead
- *    (see fillGrids), and with few rows (fh*fw*inC) the product runs in a
+ *    (see fillGrids), and with outC a multiple of 16 the product runs in a
  *    SIMD kernel of our own (simd/kernels.wat).
  *
  * 2. `MaxPoolGrad` exists on wasm but is WRONG: see {@link maxPoolGrad}.
