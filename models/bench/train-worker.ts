@@ -2,10 +2,9 @@
  * One backend's measurement for `bench:train`, in its own process (a process has one tfjs
  * backend): trains the MNIST CNN for a fixed number of steps on real digits and prints JSON. The
  * method is pytorch_train.py's: 10 warm-up steps, then the best of three timed rounds (the cpu
- * backend: one and one). (Until
- * 2026-12-07 this worker timed a single round after one warm-up step, though both files said
- * otherwise; three alternating runs each put that at 5-10% below this method on wasm, within
- * this machine's noise.)
+ * backend: one and one). Until 2026-12-07 this worker timed a single round after one warm-up
+ * step, though both files said otherwise; three alternating runs of each put that 5-10% below
+ * this method on wasm, within this machine's noise.
  *   tsx train-worker.ts BACKEND STEPS BATCH
  */
 import { mnistCnn } from '../src/architectures.js';
