@@ -5,6 +5,7 @@
  */
 import { type KernelFunc, type NamedTensorInfoMap, type TensorInfo, util } from '@tensorflow/tfjs';
 import { heapF32, nativeKernels, wasmBackendOf } from './common.js';
+import { simdKernels } from './simd/index.js';
 
 /**
  * `Identity` without a copy: the output shares the input's data, counted by reference, as the
@@ -31,7 +32,8 @@ interface SumAttrs {
  * bias gradient of conv and dense layers: sum(dy, [0, 1, 2]) of [batch, h, w, c]. The native
  * kernel first transposes the reduced axes to the end (a copy of the whole tensor) and was the
  * fourth most costly kernel of an MNIST CNN step. It accumulates in float64, as the cpu backend
- * does. Every other reduction goes to the native kernel.
+ * does: in SIMD (kernels.wat) when the columns come in sixteens, else in JS. Every other reduction
+ * goes to the native kernel.
  */
 export const sum: KernelFunc = (args) => {
   const { x } = args.inputs as NamedTensorInfoMap & { x: TensorInfo };
@@ -47,10 +49,21 @@ export const sum: KernelFunc = (args) => {
   const inner = util.sizeFromShape(rest);
   const outer = util.sizeFromShape(x.shape.slice(0, k));
   const out = backend.makeOutput(outShape, 'float32');
+  const simd = inner % 16 === 0 ? simdKernels(backend) : undefined;
+  if (simd) {
+    // Sixteen columns at a time in float64 (kernels.wat), into a scratch of `inner` float64s.
+    const sums = backend.makeOutput([inner * 2], 'float32');
+    try {
+      const scratch = heapF32(backend, sums);
+      simd.sumColumns(heapF32(backend, x).byteOffset, scratch.byteOffset, outer, inner);
+      heapF32(backend, out).set(new Float64Array(scratch.buffer, scratch.byteOffset, inner));
+    } finally {
+      backend.disposeData(sums.dataId);
+    }
+    return out;
+  }
   // Views after the allocation: a malloc may grow (and detach) the heap.
-  const src = heapF32(backend, x);
-  const dst = heapF32(backend, out);
-  dst.set(sumLeading(src, outer, inner));
+  heapF32(backend, out).set(sumLeading(heapF32(backend, x), outer, inner));
   return out;
 };
 

@@ -15,6 +15,8 @@ export interface SimdKernels {
   biasAdd(x: number, bias: number, out: number, rows: number, c: number): void;
   /** See kernels.wat: out = dy · step(x) over n floats, n a multiple of 4. */
   reluGrad(dy: number, x: number, out: number, n: number): void;
+  /** See kernels.wat: float64 column sums of a [rows, C] float32 matrix, C a multiple of 16. */
+  sumColumns(x: number, sums: number, rows: number, c: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
