@@ -68,42 +68,14 @@ export const sum: KernelFunc = (args) => {
 };
 
 /**
- * Column sums of a row-major [outer, inner] matrix, in float64. Eight (then four, then one)
- * columns at a time, each in its own local accumulator: about 3.5x faster in V8 than adding each
- * row into an accumulator array.
+ * Column sums of a row-major [outer, inner] matrix, in float64: the JS path, for column counts
+ * that are not a multiple of 16. Four columns at a time, each in its own local accumulator, then
+ * one at a time: about 3x faster in V8 than adding each row into an accumulator array.
  */
 export function sumLeading(src: Float32Array, outer: number, inner: number): Float64Array {
   const acc = new Float64Array(inner);
   const end = outer * inner;
   let i = 0;
-  for (; i + 8 <= inner; i += 8) {
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let s4 = 0;
-    let s5 = 0;
-    let s6 = 0;
-    let s7 = 0;
-    for (let at = i; at < end; at += inner) {
-      s0 += src[at]!;
-      s1 += src[at + 1]!;
-      s2 += src[at + 2]!;
-      s3 += src[at + 3]!;
-      s4 += src[at + 4]!;
-      s5 += src[at + 5]!;
-      s6 += src[at + 6]!;
-      s7 += src[at + 7]!;
-    }
-    acc[i] = s0;
-    acc[i + 1] = s1;
-    acc[i + 2] = s2;
-    acc[i + 3] = s3;
-    acc[i + 4] = s4;
-    acc[i + 5] = s5;
-    acc[i + 6] = s6;
-    acc[i + 7] = s7;
-  }
   for (; i + 4 <= inner; i += 4) {
     let s0 = 0;
     let s1 = 0;
@@ -115,10 +87,7 @@ export function sumLeading(src: Float32Array, outer: number, inner: number): Flo
       s2 += src[at + 2]!;
       s3 += src[at + 3]!;
     }
-    acc[i] = s0;
-    acc[i + 1] = s1;
-    acc[i + 2] = s2;
-    acc[i + 3] = s3;
+    acc.set([s0, s1, s2, s3], i);
   }
   for (; i < inner; i++) {
     let s = 0;
