@@ -1,4 +1,4 @@
-/** `Conv2DBackpropFilter` for wasm: dW = patchesᵀ · dy, by XNNPACK BatchMatMul or, for few rows, our SIMD kernel. */
+/** `Conv2DBackpropFilter` for wasm: dW = patchesᵀ · dy, by our SIMD kernel (stride 1, outC in sixteens) or XNNPACK. */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, heapF32, wasmBackendOf } from './common.js';
@@ -147,6 +147,9 @@ function filterGradSimd(backend: BackendWasm, simd: SimdKernels, x: TensorInfo, 
     outView.fill(0);
     simd.gemmRows(rowView.byteOffset, k, layout.mp, heapF32(backend, dyGrid).byteOffset, info.outChannels, outView.byteOffset);
     return out;
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
   } finally {
     backend.disposeData(grid.dataId);
     backend.disposeData(dyGrid.dataId);
@@ -158,8 +161,10 @@ function filterGradSimd(backend: BackendWasm, simd: SimdKernels, x: TensorInfo, 
 let scratch = new Float32Array(0);
 
 /**
- * `Conv2DBackpropFilter` for the wasm backend: dW = im2col(x)^T * dy, the
- * matrix product done by the wasm `BatchMatMul` kernel (XNNPACK).
+ * `Conv2DBackpropFilter` for the wasm backend: dW = patchesᵀ · dy. At stride 1 the operands are
+ * the padded grids of {@link fillGrids}, and the product runs in our SIMD kernel when outC is a
+ * multiple of 16. Otherwise patchesT is written out (slices of the grid at stride 1, an im2col
+ * loop above it) and the product runs on the wasm `BatchMatMul` kernel (XNNPACK).
  */
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs }) => {
   const backend = wasmBackendOf(given, 'Conv2DBackpropFilter');
