@@ -74,6 +74,28 @@ describe('job queue: leases, heartbeats, expiry, cancel', () => {
     expect(() => q.cancel(job.id, 'user:ann')).toThrow(/already cancelled/);
   });
 
+  it('a released job is queued again at once, its run cancelled and its attempt not counted', () => {
+    const clock = new Clock();
+    const q = queueAt(clock, 1);
+    // Jobs earlier tests left queued or leased would be leased first: end them.
+    for (const left of q.list({ limit: 1000 })) if (!['succeeded', 'failed', 'cancelled'].includes(left.state)) q.cancel(left.id, 'tester');
+    const job = q.enqueue({ model: 'digits', datasetId: 'b'.repeat(64), params: { backend: 'cpu' } });
+    const lease = q.lease({ worker: 'w1', backends: ['cpu'] })!;
+    expect(lease.job.id).toBe(job.id);
+    q.start(job.id, lease.leaseId, { backend: 'cpu' });
+    const released = q.release(job.id, lease.leaseId, 'the trainer is stopping');
+    expect(released).toMatchObject({ state: 'queued', attempts: 0, leaseId: null, leaseOwner: null, leaseExpiresAt: null });
+    const run = parts.runs.get(lease.runId)!;
+    expect(run.status).toBe('cancelled');
+    expect(run.error).toMatch(/released by worker w1: the trainer is stopping/);
+    // The old lease is spent, and with max_attempts 1 the job can still be leased again at once.
+    expect(() => q.release(job.id, lease.leaseId, 'again')).toThrow(/not held/);
+    expect(() => q.heartbeat(job.id, lease.leaseId)).toThrow(/not held/);
+    const again = q.lease({ worker: 'w2', backends: ['cpu'] })!;
+    expect(again.job).toMatchObject({ id: job.id, attempts: 1 });
+    expect(again.runId).not.toBe(lease.runId);
+  });
+
   it('parses the trainer progress line', () => {
     const parsed = parseEpochLine('epoch 2/3: loss 1.9103 acc 44.66% val_acc 65.63% 0.6s (337 img/s)');
     expect(parsed?.epoch).toBe(2);
@@ -223,5 +245,22 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
     expect(res.status).toBe(200);
     expect(await running).toBe('lease-lost');
     expect(queue.require(job.id).state).toBe('cancelled');
+  });
+
+  it('a worker stopped while training releases its job, which is queued again at once', async () => {
+    const job = queue.enqueue({ model: 'digits', datasetId, params: { epochs: 30 } });
+    const stop = new AbortController();
+    const lines: string[] = [];
+    const running = workOnce({ ...worker(), signal: stop.signal, log: (l) => lines.push(l) });
+    for (let i = 0; i < 200 && !lines.some((l) => l.startsWith('epoch 1/')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(queue.require(job.id).state).toBe('running');
+    const stopped = performance.now();
+    stop.abort();
+    expect(await running).toBe('released');
+    // Training ends at the next batch: well before the 30 epochs, and far inside the lease.
+    expect(performance.now() - stopped).toBeLessThan(10_000);
+    expect(queue.require(job.id)).toMatchObject({ state: 'queued', attempts: 0, leaseId: null });
+    expect(lines.some((l) => l.includes('released to the hub'))).toBe(true);
+    queue.cancel(job.id, 'tester', 'done with this test');
   });
 });

@@ -5,7 +5,9 @@
  * cancelled) is refused with CONFLICT on its next call and stops.
  *
  * Each lease starts a fresh run in the run tracker; an expired lease fails that run ("worker
- * lost") and returns the job to `queued`, or fails the job once it had `max_attempts` leases.
+ * lost") and returns the job to `queued`, or fails the job once it had `max_attempts` leases. A
+ * worker that is stopping releases its job instead: the run is cancelled and the job is queued
+ * again at once, without counting the attempt.
  */
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
@@ -195,6 +197,29 @@ export class JobQueue {
     });
     this.settled(done);
     return done;
+  }
+
+  /**
+   * The worker is stopping (a restart, a deploy) and hands its job back: the run is cancelled, and
+   * the job is queued again at once instead of when the lease runs out. The attempt does not count
+   * towards `max_attempts`: nothing went wrong with the job.
+   */
+  release(id: string, leaseId: string, reason: string): JobRecord {
+    return this.tx(() => {
+      const job = this.held(id, leaseId);
+      const why = `released by worker ${job.leaseOwner}: ${reason}`;
+      const run = job.runId ? this.options.runs.get(job.runId) : undefined;
+      if (run && (run.status === 'queued' || run.status === 'running')) this.options.runs.cancel(run.id, why);
+      this.update(id, {
+        state: 'queued',
+        leaseId: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: Math.max(0, job.attempts - 1),
+      });
+      this.options.log.info({ jobId: id, reason }, 'training job released by its worker');
+      return this.require(id);
+    });
   }
 
   /** Cancels a job that has not ended; its worker learns it at the next heartbeat. */

@@ -71,7 +71,7 @@ describe('a worker that stops', () => {
     await new Promise((r) => setTimeout(r, 800));
     const t1 = performance.now();
     again.abort();
-    await expect(running).resolves.toEqual({ succeeded: 0, failed: 0, 'lease-lost': 0 });
+    await expect(running).resolves.toEqual({ succeeded: 0, failed: 0, 'lease-lost': 0, released: 0 });
     expect(performance.now() - t1).toBeLessThan(400);
   });
 });

@@ -83,6 +83,11 @@ export class HubClient {
     await this.jobCall(lease, 'POST', 'fail', { error: error.slice(0, 4000) || 'failed', ...use });
   }
 
+  /** Hands the job back to the queue (the worker is stopping). */
+  async release(lease: Lease, reason: string): Promise<void> {
+    await this.jobCall(lease, 'POST', 'release', { reason: reason.slice(0, 500) || 'stopping' });
+  }
+
   async dataset(lease: Lease): Promise<DatasetManifest> {
     return (await (await this.jobCall(lease, 'GET', 'dataset')).json()) as DatasetManifest;
   }

@@ -9,10 +9,10 @@ import type { Logger } from '../log.js';
 
 export interface LocalTrainer {
   /**
-   * Asks the worker to stop (SIGTERM) and resolves once it has exited; one that is still running
-   * after `graceMs` (say, in the middle of training a job, which then goes back to the queue when
-   * its lease expires) is killed. The hub's shutdown
-   * waits for this, so it never leaves a trainer process behind.
+   * Asks the worker to stop (SIGTERM) and resolves once it has exited. A worker in the middle of a
+   * job stops training at the next batch and releases the job, which is queued again at once. One
+   * still running after `graceMs` is killed; its job goes back to the queue when the lease expires.
+   * The hub's shutdown waits for this, so it never leaves a trainer process behind.
    */
   stop(graceMs?: number): Promise<void>;
   /** The running worker's process id (undefined between a crash and its restart). */

@@ -30,9 +30,14 @@ export interface TrainJobOptions {
   log: (line: string) => void;
   /** Download requests in flight, 256 images each (default 4). */
   downloadConcurrency?: number;
+  /**
+   * The worker is stopping: training ends at the next batch and the job is released to the hub
+   * (queued again at once, the attempt not counted) instead of held until its lease runs out.
+   */
+  signal?: AbortSignal;
 }
 
-export type JobOutcome = 'succeeded' | 'failed' | 'lease-lost';
+export type JobOutcome = 'succeeded' | 'failed' | 'lease-lost' | 'released';
 
 const EPOCH_LINE = /^epoch (\d+)\/\d+: loss (\S+) acc (\S+)%(?: val_acc (\S+)%)?/;
 
@@ -133,6 +138,9 @@ export async function trainLeasedJob(options: TrainJobOptions): Promise<JobOutco
   const { client, lease, log } = options;
   const abort = new AbortController();
   let lost: LeaseLost | undefined;
+  const stopping = () => options.signal?.aborted === true;
+  const stop = () => abort.abort(new Error('the trainer is stopping'));
+  options.signal?.addEventListener('abort', stop, { once: true });
   const beat = setInterval(
     () => {
       client.heartbeat(lease).catch((err) => {
@@ -164,7 +172,9 @@ export async function trainLeasedJob(options: TrainJobOptions): Promise<JobOutco
   };
   try {
     const params = lease.job.params;
+    if (stopping()) throw new Error('the trainer is stopping');
     const dataset = await downloadDataset(options);
+    if (stopping()) throw new Error('the trainer is stopping');
     const { architecture, spec } = preprocessingOf(params);
     let started = false;
     const report = await runTrainingJob({
@@ -219,6 +229,18 @@ export async function trainLeasedJob(options: TrainJobOptions): Promise<JobOutco
       log(`job ${lease.job.id}: lease lost, stopping (${(lost ?? (error as Error)).message})`);
       return 'lease-lost';
     }
+    if (stopping()) {
+      // Whatever the error is, it comes from being cut short: hand the job back, do not fail it.
+      try {
+        await client.release(lease, 'the trainer is stopping');
+        log(`job ${lease.job.id}: released to the hub (the trainer is stopping)`);
+      } catch (err) {
+        log(
+          `job ${lease.job.id}: could not release it (${err instanceof Error ? err.message : String(err)}); it is queued again when its lease runs out`,
+        );
+      }
+      return 'released';
+    }
     const message =
       error instanceof ModelsError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
     log(`job ${lease.job.id} failed: ${message}`);
@@ -230,6 +252,7 @@ export async function trainLeasedJob(options: TrainJobOptions): Promise<JobOutco
     return 'failed';
   } finally {
     clearInterval(beat);
+    options.signal?.removeEventListener('abort', stop);
     await rm(outDir, { recursive: true, force: true });
   }
 }

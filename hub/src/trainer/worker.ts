@@ -37,13 +37,22 @@ export async function workOnce(options: WorkerOptions): Promise<JobOutcome | und
   const lease = await client.lease(options.name, backends, options.signal);
   if (!lease) return undefined;
   log(`leased job ${lease.job.id} (attempt ${lease.job.attempts}/${lease.job.maxAttempts}, dataset ${lease.job.datasetId.slice(0, 12)})`);
-  return trainLeasedJob({ client, lease, log, ...(options.backend ? { backend: options.backend } : {}) });
+  return trainLeasedJob({
+    client,
+    lease,
+    log,
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
-/** Runs until `signal` aborts (or after one job with `once`); resolves to the jobs done by outcome. */
+/**
+ * Runs until `signal` aborts (or after one job with `once`); resolves to the jobs done by outcome.
+ * A job in training when `signal` aborts is released to the hub, which queues it again at once.
+ */
 export async function runWorker(options: WorkerOptions): Promise<Record<JobOutcome, number>> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const done: Record<JobOutcome, number> = { succeeded: 0, failed: 0, 'lease-lost': 0 };
+  const done: Record<JobOutcome, number> = { succeeded: 0, failed: 0, 'lease-lost': 0, released: 0 };
   let backoff = 500;
   while (!options.signal?.aborted) {
     try {

@@ -1,6 +1,7 @@
 /**
  * The trainer-worker API: lease a job, heartbeat, report the backend, stream per-epoch metrics,
- * upload artifacts, complete or fail; read the job's dataset manifest and its images. Plus the
+ * upload artifacts, complete or fail, or release the job when the worker stops; read the job's
+ * dataset manifest and its images. Plus the
  * admin's view: list jobs, cancel one.
  *
  * Worker routes take `Authorization: Bearer <worker token>` (one of `pipeline.jobs.workerTokens`,
@@ -224,6 +225,22 @@ export function jobRoutes(deps: JobApiDeps): Route[] {
         worker(c);
         const { error, ...use } = body;
         return c.json(publicJob(queue().fail(params.id, query.lease, error, use)));
+      },
+    }),
+    defineRoute({
+      operationId: 'releaseJob',
+      method: 'post',
+      path: '/jobs/{id}/release',
+      summary: 'The worker is stopping: the job is queued again at once, and the attempt does not count',
+      tags,
+      auth: 'public',
+      params: JobIdParams,
+      query: LeaseQuery,
+      body: { kind: 'json', schema: z.strictObject({ reason: z.string().min(1).max(500) }) },
+      responses: { 200: { description: 'The job, queued again', json: JobSchema }, 409: { description: 'Not this lease' } },
+      handler({ params, query, body }, { c }) {
+        worker(c);
+        return c.json(publicJob(queue().release(params.id, query.lease, body.reason)));
       },
     }),
     defineRoute({
