@@ -11,7 +11,8 @@
  * (new labels → trigger → train → gate passes → canary → promote → every device on the new
  * version), a degraded canary (automatic rollback: devices end on the old bytes under a higher
  * version), a worse model (shuffled labels: the gate rejects it), a diverged training (job
- * failed, champion stays), and a worker killed mid-job (the lease expires, another worker retries).
+ * failed, champion stays), a worker killed mid-job (the lease expires, another worker retries),
+ * and a worker stopped mid-job (it releases the job at once, and the next worker trains it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -366,5 +367,30 @@ describe('the training loop, end to end', () => {
       return r && (r.state !== 'active' || r.step === 'rollout') ? r : undefined;
     });
     expect(run.outputs.modelVersion).toBe(5);
+  });
+
+  it('a worker stopped mid-job (SIGTERM) hands the job back at once, and the next worker finishes it', async () => {
+    // A job of its own, on the last firing's snapshot: the pipeline runs one firing at a time, and
+    // the last one is still in its canary.
+    const last = services.pipeline.store.list().find((r) => typeof r.outputs.datasetId === 'string')!;
+    const jobId = services.jobs.enqueue({
+      model: 'digits',
+      datasetId: last.outputs.datasetId as string,
+      params: { ...config.trainParams },
+    }).id;
+    const stopping = spawnWorker();
+    const exited = new Promise<void>((resolve) => stopping.once('exit', () => resolve()));
+    await until('the job to run', () => services.jobs.get(jobId)?.state === 'running');
+    const firstRun = services.jobs.require(jobId).runId!;
+    stopping.kill('SIGTERM');
+    await exited;
+    // Released, not expired: the attempt is not counted and the run was cancelled, not failed.
+    expect(services.jobs.require(jobId)).toMatchObject({ state: 'queued', attempts: 0, leaseId: null });
+    const cancelled = services.runs.require(firstRun);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.error).toMatch(/released by worker .*: the trainer is stopping/);
+    spawnWorker();
+    await until('the released job, trained by the next worker', () => services.jobs.get(jobId)?.state === 'succeeded');
+    expect(services.jobs.require(jobId).attempts).toBe(1);
   });
 });
