@@ -138,7 +138,6 @@ export async function trainLeasedJob(options: TrainJobOptions): Promise<JobOutco
   const { client, lease, log } = options;
   const abort = new AbortController();
   let lost: LeaseLost | undefined;
-  const stopping = () => options.signal?.aborted === true;
   const stop = () => abort.abort(new Error('the trainer is stopping'));
   options.signal?.addEventListener('abort', stop, { once: true });
   const beat = setInterval(
@@ -172,9 +171,9 @@ export async function trainLeasedJob(options: TrainJobOptions): Promise<JobOutco
   };
   try {
     const params = lease.job.params;
-    if (stopping()) throw new Error('the trainer is stopping');
+    options.signal?.throwIfAborted();
     const dataset = await downloadDataset(options);
-    if (stopping()) throw new Error('the trainer is stopping');
+    options.signal?.throwIfAborted();
     const { architecture, spec } = preprocessingOf(params);
     let started = false;
     const report = await runTrainingJob({
@@ -229,7 +228,7 @@ export async function trainLeasedJob(options: TrainJobOptions): Promise<JobOutco
       log(`job ${lease.job.id}: lease lost, stopping (${(lost ?? (error as Error)).message})`);
       return 'lease-lost';
     }
-    if (stopping()) {
+    if (options.signal?.aborted) {
       // Whatever the error is, it comes from being cut short: hand the job back, do not fail it.
       try {
         await client.release(lease, 'the trainer is stopping');

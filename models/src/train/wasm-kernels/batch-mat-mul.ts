@@ -5,7 +5,7 @@
  * this way). Without flags it delegates to the native kernel unchanged.
  */
 import { getKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
-import { BACKEND, nativeKernels } from './common.js';
+import { BACKEND, nativeKernel } from './common.js';
 
 interface BatchMatMulAttrs {
   transposeA: boolean;
@@ -14,8 +14,7 @@ interface BatchMatMulAttrs {
 
 export const batchMatMul: KernelFunc = (args) => {
   const { inputs, backend, attrs } = args;
-  const native = nativeKernels.get('BatchMatMul');
-  if (!native) throw new Error('BatchMatMul (edgeloop): the native wasm kernel was not recorded');
+  const native = nativeKernel('BatchMatMul');
   const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
   const transpose = getKernel('Transpose', BACKEND);
   if ((!transposeA && !transposeB) || !transpose) return native(args);

@@ -7,6 +7,13 @@ export const BACKEND = 'wasm';
 /** Native wasm kernels this module replaced, kept for delegation. */
 export const nativeKernels = new Map<string, KernelFunc>();
 
+/** The native kernel `name` that one of ours replaced and delegates to; throws if none was recorded. */
+export function nativeKernel(name: string): KernelFunc {
+  const native = nativeKernels.get(name);
+  if (!native) throw new Error(`${name} (edgeloop): the native wasm kernel was not recorded`);
+  return native;
+}
+
 /** Attributes tfjs-core passes to `Conv2DBackpropFilter` (see conv2d's gradient). */
 export interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;

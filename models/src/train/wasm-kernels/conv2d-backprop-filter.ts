@@ -128,8 +128,14 @@ export function rowStarts(info: backend_util.Conv2DInfo, { gw, rowLength }: Grid
  * every call, and needs patchesT written out first. On the MNIST CNN's layers: 9 filter rows,
  * 1.6–2.5 ms against 8–10; 144 rows, 6.4–10 ms against 13–18.
  */
-function filterGradSimd(backend: BackendWasm, simd: SimdKernels, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
-  const layout = gridLayout(info);
+function filterGradSimd(
+  backend: BackendWasm,
+  simd: SimdKernels,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  layout: GridLayout,
+): TensorInfo {
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const grid = backend.makeOutput([info.inChannels * layout.rowLength], 'float32');
   const dyGrid = backend.makeOutput([layout.mp, info.outChannels], 'float32');
@@ -192,10 +198,9 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
   checkDyShape('Conv2DBackpropFilter', dy, info);
 
   const k = info.filterHeight * info.filterWidth * info.inChannels;
-  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
-  const m = stride1
-    ? info.batchSize * (info.outHeight + info.filterHeight - 1) * (info.outWidth + info.filterWidth - 1)
-    : info.batchSize * info.outHeight * info.outWidth;
+  // Stride 1 works on the padded grids (see fillGrids); the product's M is then their size.
+  const layout = info.strideHeight === 1 && info.strideWidth === 1 ? gridLayout(info) : undefined;
+  const m = layout ? layout.mp : info.batchSize * info.outHeight * info.outWidth;
   const n = info.outChannels;
   if (m === 0 || k === 0 || n === 0) {
     const zeros = backend.makeOutput(info.filterShape, 'float32');
@@ -203,8 +208,8 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
     return zeros;
   }
 
-  const simd = stride1 && n % 16 === 0 ? simdKernels(backend) : undefined;
-  if (simd) return filterGradSimd(backend, simd, x, dy, info);
+  const simd = layout && n % 16 === 0 ? simdKernels(backend) : undefined;
+  if (simd && layout) return filterGradSimd(backend, simd, x, dy, info, layout);
 
   const bmm = getKernel('BatchMatMul', BACKEND);
   if (bmm == null) throw new Error('Conv2DBackpropFilter (edgeloop): wasm BatchMatMul missing');
@@ -218,9 +223,8 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
   const a = backend.makeOutput([1, k, m], 'float32');
   const b = backend.makeOutput([1, m, n], 'float32');
   try {
-    if (stride1) {
+    if (layout) {
       // Row (i, j, c) of patchesT is a slice of the grid: one copy each.
-      const layout = gridLayout(info);
       if (scratch.length < info.inChannels * layout.rowLength) scratch = new Float32Array(info.inChannels * layout.rowLength);
       const grid = scratch.subarray(0, info.inChannels * layout.rowLength);
       fillGrids(heapF32(backend, x), heapF32(backend, dy), grid, heapF32(backend, b), info, layout);

@@ -19,13 +19,12 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs';
-import { heapF32, nativeKernels, wasmBackendOf } from './common.js';
+import { heapF32, nativeKernel, wasmBackendOf } from './common.js';
 import { simdKernels } from './simd/index.js';
 
 /** `Add` for wasm: a float32 bias over the last axis (channels in fours) in SIMD; all else native. */
 export const add: KernelFunc = (args) => {
-  const native = nativeKernels.get('Add');
-  if (!native) throw new Error('Add (edgeloop): the native wasm kernel was not recorded');
+  const native = nativeKernel('Add');
   const { a, b } = args.inputs as NamedTensorInfoMap & { a: TensorInfo; b: TensorInfo };
   const c = a.shape.at(-1) ?? 0;
   const isBias =

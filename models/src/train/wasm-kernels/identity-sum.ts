@@ -4,7 +4,7 @@
  * and the gradient of every bias add sums dy over all axes but the last.
  */
 import { type KernelFunc, type NamedTensorInfoMap, type TensorInfo, util } from '@tensorflow/tfjs';
-import { heapF32, nativeKernels, wasmBackendOf } from './common.js';
+import { heapF32, nativeKernel, wasmBackendOf } from './common.js';
 import { simdKernels } from './simd/index.js';
 
 /**
@@ -16,7 +16,7 @@ import { simdKernels } from './simd/index.js';
  */
 export const identity: KernelFunc = (args) => {
   const { x } = args.inputs as NamedTensorInfoMap & { x: TensorInfo };
-  if (x.dtype === 'string') return nativeOf('Identity')(args);
+  if (x.dtype === 'string') return nativeKernel('Identity')(args);
   const backend = wasmBackendOf(args.backend, 'Identity');
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
@@ -42,7 +42,7 @@ export const sum: KernelFunc = (args) => {
   const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
   const k = axes.length;
   const leading = k > 0 && k < rank && axes.every((a, i) => a === i);
-  if (x.dtype !== 'float32' || !leading) return nativeOf('Sum')(args);
+  if (x.dtype !== 'float32' || !leading) return nativeKernel('Sum')(args);
   const backend = wasmBackendOf(args.backend, 'Sum');
   const rest = x.shape.slice(k);
   const outShape = keepDims ? [...axes.map(() => 1), ...rest] : rest;
@@ -95,10 +95,4 @@ export function sumLeading(src: Float32Array, outer: number, inner: number): Flo
     acc[i] = s;
   }
   return acc;
-}
-
-function nativeOf(name: string): KernelFunc {
-  const native = nativeKernels.get(name);
-  if (!native) throw new Error(`${name} (edgeloop): the native wasm kernel was not recorded`);
-  return native;
 }

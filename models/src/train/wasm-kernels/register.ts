@@ -54,7 +54,7 @@
  *
  * 6. `Identity` and `Sum` run in every step and copied more than needed: see identity-sum.ts.
  *    The bias `Add` and the ReLU gradient were slow element-wise passes: see elementwise.ts.
- *    MaxPoolGrad's 2x2 case and the filter gradient of layers with few filter rows use SIMD
+ *    MaxPoolGrad's 2x2 case and the stride-1 filter gradient with outC in sixteens use SIMD
  *    kernels of our own (simd/kernels.wat) that work on tfjs's memory in place.
  *
  * The gradients of batchNorm, dropout, leakyReLU, elu, tanh, sigmoid and
@@ -154,8 +154,9 @@ const PROVIDED: readonly ProvidedKernel[] = [
  *  - `Add`: a bias over the last axis runs in SIMD (simd/kernels.wat); every other Add is native;
  *  - `EdgeloopReluGrad`: ours, with the Relu gradient replaced to use it on wasm (one pass
  *    instead of Step, Cast and Multiply).
- * Every one of these is checked against float64 finite differences in
- * wasm-training-kernels.test.ts. This module's kernels also replace any
+ * The gradient kernels are checked against float64 finite differences, and the
+ * others element by element against tfjs's own results, in
+ * wasm-kernels/kernels.test.ts. This module's kernels also replace any
  * native kernel of the same name a later tfjs-backend-wasm might add; re-check
  * the findings before upgrading.
  *
