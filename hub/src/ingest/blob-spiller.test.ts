@@ -176,6 +176,7 @@ describe('BlobSpiller', () => {
     let puts = 0;
     const DyingStoreTestDouble: ObjectStore = Object.assign(Object.create(store) as FsObjectStore, {
       put: (key: string, bytes: Uint8Array) => (++puts > 25 ? Promise.reject(new Error('EIO')) : store.put(key, bytes)),
+      putMany: undefined, // one put per blob
     });
     await expect(spillerOf({ store: DyingStoreTestDouble, batchSize: 25, concurrency: 1 }).flush()).rejects.toMatchObject({
       code: 'STORAGE_FAILED',
@@ -216,6 +217,7 @@ describe('BlobSpiller', () => {
         puts.push(key);
         return store.put(key, bytes);
       },
+      putMany: undefined, // one put per blob
     });
     expect(await spillerOf({ store: countingStore }).flush()).toBe(40);
     expect(puts).toHaveLength(40);
@@ -229,6 +231,7 @@ describe('BlobSpiller', () => {
     // Test double: the real store, refusing some keys.
     const PartlyFailingStoreTestDouble: ObjectStore = Object.assign(Object.create(store) as FsObjectStore, {
       put: (key: string, bytes: Uint8Array) => (refused.has(key) ? Promise.reject(new Error('EIO')) : store.put(key, bytes)),
+      putMany: undefined, // one put per blob
     });
     const spiller = spillerOf({ store: PartlyFailingStoreTestDouble, concurrency: 1, batchSize: 100 });
     await expect(spiller.flush()).rejects.toMatchObject({ name: 'HubError', code: 'STORAGE_FAILED' });
@@ -239,6 +242,51 @@ describe('BlobSpiller', () => {
     expect(count('SELECT count(*) FROM sample_blobs')).toBe(4);
     refused.clear();
     expect(await wide.flush()).toBe(4);
+    await expectInStore(rows);
+  });
+
+  it('with a store that takes batches, a pass is one putMany; a failed item stays staged, the others move', async () => {
+    const rows = await stage(0, 60);
+    const refused = new Set(rows.filter((_, i) => i % 7 === 3).map((r) => sampleObjectKey(r.id)));
+    const batches: number[] = [];
+    // Test double: the real store's putMany, with some items reported failed (and not sent).
+    const PartlyFailingBatchStoreTestDouble: ObjectStore = Object.assign(Object.create(store) as FsObjectStore, {
+      put: () => Promise.reject(new Error('put must not be used when putMany exists')),
+      putMany: async (items: { key: string; bytes: Uint8Array }[]) => {
+        batches.push(items.length);
+        const sent = items.filter((item) => !refused.has(item.key));
+        const results = await store.putMany(sent);
+        return items.map((item) => (refused.has(item.key) ? new Error('EIO') : results[sent.indexOf(item)]));
+      },
+    });
+    const spiller = spillerOf({ store: PartlyFailingBatchStoreTestDouble, batchSize: 25 });
+    await expect(spiller.flush()).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+    // The first pass (25 rows, 4 refused) moved 21 and stopped the flush.
+    expect(batches).toEqual([25]);
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(60 - 21);
+    for (const r of rows.slice(0, 25)) expect((await store.head(sampleObjectKey(r.id))) === undefined).toBe(refused.has(r.objectKey));
+    refused.clear();
+    expect(await spiller.flush()).toBe(39);
+    expect(batches).toEqual([25, 25, 14]);
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(0);
+    await expectInStore(rows);
+  });
+
+  it('a SIGKILL after a batch is stored and before its unstaging: the next run stores it again, same bytes', async () => {
+    const rows = await stage(0, 40);
+    const child = spawnSync(
+      process.execPath,
+      ['--conditions=@edgeloop/source', '--import', 'tsx', join(repoRoot, 'hub/src/ingest/test-spiller-child.ts'), dir, '1', 'batch'],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    // One batch of 16 is in the store and all 40 are still staged: the kill came before any delete.
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(40);
+    let inStore = 0;
+    for (const r of rows) if (await store.head(sampleObjectKey(r.id))) inStore++;
+    expect(inStore).toBe(16);
+    expect(await spillerOf().flush()).toBe(40);
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(0);
     await expectInStore(rows);
   });
 });

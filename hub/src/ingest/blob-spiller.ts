@@ -26,9 +26,12 @@ export interface BlobSpillerOptions {
   store: ObjectStore;
   log: Logger;
   metrics: Pick<HubMetrics, 'stagedBlobs'>;
-  /** Staged blobs read and moved per pass (default 128). */
+  /**
+   * Staged blobs read and moved per pass (default 512), and at most {@link MAX_PASS_BYTES} of them.
+   * A store with `putMany` (the file store) gets a pass as one batch; others, one put per blob.
+   */
   batchSize?: number;
-  /** Object-store puts in flight at once (default 8). */
+  /** Object-store puts in flight at once, for a store without `putMany` (default 8). */
   concurrency?: number;
   /** How long an idle spiller waits before it looks for new staged blobs (default 20 ms). */
   idleMs?: number;
@@ -40,6 +43,9 @@ export interface BlobSpillerOptions {
    */
   deferBelow?: number;
 }
+
+/** A pass stops reading staged blobs once it holds this many bytes of them. */
+const MAX_PASS_BYTES = 8 * 1024 * 1024;
 
 /** Event-loop utilization above which the loop counts as busy. */
 const BUSY_UTILIZATION = 0.5;
@@ -76,7 +82,7 @@ export class BlobSpiller {
     this.store = options.store;
     this.log = options.log;
     this.metrics = options.metrics;
-    this.batchSize = options.batchSize ?? 128;
+    this.batchSize = options.batchSize ?? 512;
     this.concurrency = options.concurrency ?? 8;
     this.idleMs = options.idleMs ?? 20;
     this.deferBelow = options.deferBelow ?? 10_000;
@@ -121,7 +127,7 @@ export class BlobSpiller {
     const until = performance.now() + deadlineMs;
     let moved = 0;
     while (performance.now() < until) {
-      const n = await this.exclusive(() => this.pass());
+      const { moved: n } = await this.exclusive(() => this.pass());
       moved += n;
       if (n === 0) break;
     }
@@ -134,25 +140,51 @@ export class BlobSpiller {
     return run;
   }
 
-  /** One batch: put each blob, then unstage those stored in one transaction. Resolves with their count. */
-  private async pass(): Promise<number> {
-    const batch = this.selectBatch.all(this.batchSize);
-    if (batch.length === 0) return 0;
+  /** The staged blobs of the next pass, oldest first, up to the count and byte caps. */
+  private nextBatch(): { batch: Staged[]; full: boolean } {
+    const batch: Staged[] = [];
+    let bytes = 0;
+    for (const staged of this.selectBatch.iterate(this.batchSize)) {
+      batch.push(staged);
+      bytes += staged.bytes.byteLength;
+      // Leaving the loop early ends the statement.
+      if (bytes >= MAX_PASS_BYTES) return { batch, full: true };
+    }
+    return { batch, full: batch.length === this.batchSize };
+  }
+
+  /**
+   * One batch: put the blobs, then unstage those stored in one transaction. Resolves with their
+   * count, and whether the batch was full (more may be waiting).
+   */
+  private async pass(): Promise<{ moved: number; full: boolean }> {
+    const { batch, full } = this.nextBatch();
+    if (batch.length === 0) return { moved: 0, full: false };
     const stored: string[] = [];
     let failure: unknown;
-    let next = 0;
-    const worker = async () => {
-      while (next < batch.length && failure === undefined) {
-        const { sampleId, bytes, mime } = batch[next++]!;
-        try {
-          await this.store.put(sampleObjectKey(sampleId), bytes, { contentType: mime });
-          stored.push(sampleId);
-        } catch (error) {
-          failure ??= error;
+    if (this.store.putMany) {
+      const results = await this.store.putMany(
+        batch.map(({ sampleId, bytes, mime }) => ({ key: sampleObjectKey(sampleId), bytes, contentType: mime })),
+      );
+      results.forEach((error, i) => {
+        if (error) failure ??= error;
+        else stored.push(batch[i]!.sampleId);
+      });
+    } else {
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length && failure === undefined) {
+          const { sampleId, bytes, mime } = batch[next++]!;
+          try {
+            await this.store.put(sampleObjectKey(sampleId), bytes, { contentType: mime });
+            stored.push(sampleId);
+          } catch (error) {
+            failure ??= error;
+          }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, batch.length) }, worker));
+      };
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, batch.length) }, worker));
+    }
     if (stored.length > 0) {
       await this.writer.unstage(stored).catch((cause: unknown) => {
         throw new HubError('DATABASE_FAILED', `cannot unstage ${stored.length} moved sample blobs`, { cause });
@@ -162,28 +194,28 @@ export class BlobSpiller {
     if (failure !== undefined) {
       throw failure instanceof HubError ? failure : new HubError('STORAGE_FAILED', 'cannot move a staged sample blob', { cause: failure });
     }
-    return stored.length;
+    return { moved: stored.length, full };
   }
 
   private async run(): Promise<void> {
     let backoff = 0;
-    let moved = 0;
+    let full = false;
     while (!this.stopping) {
       // After a full batch, only a short pause (more are waiting); otherwise wait for new blobs, or
       // out a failure. What the event loop did meanwhile is everyone else's work: ingest under load.
       const since = performance.eventLoopUtilization();
-      await this.sleep(backoff || (moved === this.batchSize ? PAUSE_MS : this.idleMs));
+      await this.sleep(backoff || (full ? PAUSE_MS : this.idleMs));
       if (this.stopping) break;
       const busy = performance.eventLoopUtilization(since).utilization > BUSY_UTILIZATION;
       if (busy && backoff === 0 && this.backlog() < this.deferBelow) {
-        moved = 0;
+        full = false;
         continue;
       }
       try {
-        moved = await this.exclusive(() => this.pass());
+        ({ full } = await this.exclusive(() => this.pass()));
         backoff = 0;
       } catch (error) {
-        moved = 0;
+        full = false;
         backoff = Math.min(Math.max(backoff * 2, 100), MAX_BACKOFF_MS);
         this.log.warn({ err: error, backlog: this.backlog(), retryInMs: backoff }, 'cannot move staged sample blobs; will retry');
       }

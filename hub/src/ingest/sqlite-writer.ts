@@ -11,12 +11,11 @@
  * awaits it, so an idle writer never keeps a process alive (and a transaction cut off by process
  * exit is rolled back by SQLite, with nothing acknowledged for it).
  */
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { HubError } from '../errors.js';
+import { workerThread } from '../worker-thread.js';
 import type { SampleRow } from './group-commit.js';
 import { INSERT_SAMPLE, WORKER_SOURCE } from './sqlite-writer-worker.js';
 
@@ -69,11 +68,6 @@ export function writerRowOf(row: SampleRow): WriterRow {
   };
 }
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
 const writers = new WeakMap<Database.Database, SqliteWriter>();
 
 /**
@@ -97,60 +91,13 @@ export function sqliteWriterFor(sqlite: Database.Database): SqliteWriter {
 
 function createWriter(path: string): SqliteWriter {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  let worker: Worker | undefined;
-  const pending = new Map<number, Pending>();
-  let nextId = 0;
-  let idle: NodeJS.Timeout | undefined;
-
-  function start(): Worker {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, insertSample: INSERT_SAMPLE } });
-    w.unref();
-    w.on('message', (m: { id: number; value?: unknown; error?: { message: string; code?: string } }) => {
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (!p) return;
-      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
-      else p.resolve(m.value);
-      if (pending.size === 0) {
-        w.unref();
-        idleSoon();
-      }
-    });
-    // A worker that dies fails what it had; the next write starts a new one.
-    const died = (error: unknown) => {
-      if (worker !== w) return;
-      worker = undefined;
-      for (const p of pending.values()) p.reject(error);
-      pending.clear();
-    };
-    w.on('error', died);
-    w.on('exit', (code) => died(new Error(`the SQLite writer thread exited (${code})`)));
-    return w;
-  }
-
-  function idleSoon(): void {
-    clearTimeout(idle);
-    idle = setTimeout(() => {
-      if (pending.size > 0 || !worker) return;
-      const w = worker;
-      worker = undefined;
-      w.postMessage({ op: 'close' });
-    }, IDLE_CLOSE_MS);
-    idle.unref();
-  }
-
-  function call<T>(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
-    clearTimeout(idle);
-    worker ??= start();
-    // Referenced while it owes an answer: an unreferenced thread lets the process exit under a
-    // caller still awaiting its COMMIT.
-    worker.ref();
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      worker!.postMessage({ ...message, id }, transfer);
-    });
-  }
+  const thread = workerThread({
+    source: WORKER_SOURCE,
+    workerData: { driver, path, insertSample: INSERT_SAMPLE },
+    idleCloseMs: IDLE_CLOSE_MS,
+    name: 'SQLite writer',
+  });
+  const { call } = thread;
 
   return {
     commit(rows) {
@@ -169,17 +116,6 @@ function createWriter(path: string): SqliteWriter {
       return call<RowOutcome[]>({ op: 'commit', rows: wire, blobs: blobs.buffer }, [blobs.buffer]);
     },
     unstage: (ids) => call<void>({ op: 'unstage', ids }),
-    async close() {
-      clearTimeout(idle);
-      const w = worker;
-      if (!w) return;
-      worker = undefined;
-      // The thread answers what it was sent before it reads `close`, then exits; it stays
-      // referenced until then, or a process with nothing else to do would exit under this await.
-      w.ref();
-      const exited = once(w, 'exit');
-      w.postMessage({ op: 'close' });
-      await exited;
-    },
+    close: () => thread.close(),
   };
 }

@@ -1,8 +1,9 @@
 /**
- * Child process for the spiller crash test (not used by the hub): runs a `BlobSpiller` over the
+ * Child process for the spiller crash tests (not used by the hub): runs a `BlobSpiller` over the
  * database and file store in `argv[2]` whose store SIGKILLs this process right after the
  * `argv[3]`-th put has resolved, so that blob is in the store and still staged: the moment between
- * put and delete that a crash can leave behind.
+ * put and delete that a crash can leave behind. With `argv[4]` = `batch`, the store takes batches
+ * (`putMany`, 16 blobs a pass) and the kill follows the `argv[3]`-th batch.
  */
 import { join } from 'node:path';
 import { openDatabase } from '../db/open.js';
@@ -12,7 +13,7 @@ import { FsObjectStore } from '../storage/fs.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { BlobSpiller } from './blob-spiller.js';
 
-const [dir, killAfter] = [process.argv[2]!, Number(process.argv[3])];
+const [dir, killAfter, mode] = [process.argv[2]!, Number(process.argv[3]), process.argv[4]];
 const database = openDatabase(join(dir, 'hub.db'));
 const store = await FsObjectStore.open(join(dir, 'objects'));
 let puts = 0;
@@ -29,12 +30,20 @@ const killing: ObjectStore = {
   close: () => store.close(),
   description: store.description,
 };
+if (mode === 'batch') {
+  killing.putMany = async (items) => {
+    const results = await store.putMany(items);
+    if (++puts === killAfter) process.kill(process.pid, 'SIGKILL');
+    return results;
+  };
+}
 const spiller = new BlobSpiller({
   db: database,
   store: killing,
   log: createLogger('silent'),
   metrics: createMetrics({ defaultMetrics: false }),
   concurrency: 1,
+  batchSize: mode === 'batch' ? 16 : undefined,
 });
 await spiller.flush();
 // Not reached when the kill happened: a clean exit means fewer puts than `killAfter`.

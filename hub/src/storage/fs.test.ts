@@ -103,6 +103,58 @@ await store.put('keep/old', new Uint8Array([1, 2, 3])).catch(() => {});
     expect(await filesUnder(dir)).toEqual(['a']);
   });
 
+  it('putMany stores a batch across directories, replaces objects, and leaves no temporary file', async () => {
+    const store = await FsObjectStore.open(dir);
+    try {
+      await store.put('m/07/old', new Uint8Array([1]));
+      const items = Array.from({ length: 300 }, (_, i) => ({
+        key: `m/${String(i % 17).padStart(2, '0')}/${i}`,
+        bytes: Uint8Array.from({ length: 1 + (i % 50) * 100 }, (_, j) => (i + j) & 0xff),
+      }));
+      items.push({ key: 'm/07/old', bytes: new Uint8Array([2, 2]) });
+      expect(await store.putMany(items)).toEqual(items.map(() => undefined));
+      for (const item of items) expect(Buffer.from((await store.get(item.key))!).equals(Buffer.from(item.bytes))).toBe(true);
+      expect((await collect(store.list('m/'))).length).toBe(301);
+      expect((await filesUnder(dir)).some((n) => n.endsWith('.tmp'))).toBe(false);
+      // A second batch reuses the thread and the directories it already made sure of.
+      expect(await store.putMany([{ key: 'm/00/again', bytes: new Uint8Array([3]) }])).toEqual([undefined]);
+      expect(Array.from((await store.get('m/00/again'))!)).toEqual([3]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('putMany reports each bad item (invalid key, a file where a directory should be) and stores the rest', async () => {
+    const store = await FsObjectStore.open(dir);
+    try {
+      await store.put('blocker', new Uint8Array([1]));
+      const results = await store.putMany([
+        { key: 'ok/1', bytes: new Uint8Array([1]) },
+        { key: '../escape', bytes: new Uint8Array([2]) },
+        { key: 'blocker/inside', bytes: new Uint8Array([3]) },
+        { key: 'ok/.0123456789abcdef.tmp', bytes: new Uint8Array([4]) },
+        { key: 'ok/2', bytes: new Uint8Array([5]) },
+      ]);
+      expect(results.map((r) => (r as { code?: string } | undefined)?.code)).toEqual([
+        undefined,
+        'BAD_REQUEST',
+        'STORAGE_FAILED',
+        'BAD_REQUEST',
+        undefined,
+      ]);
+      expect(String(results[2]!.message)).toContain('blocker/inside');
+      expect(Array.from((await store.get('ok/1'))!)).toEqual([1]);
+      expect(Array.from((await store.get('ok/2'))!)).toEqual([5]);
+      expect((await filesUnder(dir)).sort()).toEqual(['1', '2', 'blocker']);
+      // A directory removed behind the store's back is made again by a later batch.
+      await rm(join(dir, 'ok'), { recursive: true });
+      expect(await store.putMany([{ key: 'ok/3', bytes: new Uint8Array([6]) }])).toEqual([undefined]);
+      expect(Array.from((await store.get('ok/3'))!)).toEqual([6]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('opens file:// URLs, absolute and relative to the cwd', async () => {
     const abs = await openObjectStore(pathToFileURL(join(dir, 'x y')).href);
     expect((abs as FsObjectStore).root).toBe(join(dir, 'x y'));

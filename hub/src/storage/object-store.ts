@@ -7,9 +7,21 @@
  * and durable when it resolves: a reader sees either nothing or all the bytes, and a crash after it
  * resolved loses nothing.
  */
+export interface PutItem {
+  key: string;
+  bytes: Uint8Array;
+  contentType?: string;
+}
+
 export interface ObjectStore {
   /** Stores `bytes` under `key`, replacing any previous object. */
   put(key: string, bytes: Uint8Array, options?: { contentType?: string }): Promise<void>;
+  /**
+   * Optional, for stores where a batch costs less than as many puts: stores each item as `put`
+   * would (atomic, and durable once the promise resolves). Resolves with one entry per item,
+   * `undefined` when it is stored or the error it met; one item's failure does not stop the others.
+   */
+  putMany?(items: readonly PutItem[]): Promise<Array<Error | undefined>>;
   /** The object's bytes, or `undefined` when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
   /**
