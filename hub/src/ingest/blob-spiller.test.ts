@@ -73,6 +73,22 @@ describe('BlobSpiller', () => {
     await Promise.all(rows.map((r) => commit.enqueue(r)));
     return rows;
   }
+  /**
+   * Runs `test-spiller-child.ts` with `args` over the staged `rows`, expects it SIGKILLed with every
+   * row still staged, and resolves with how many of the rows' blobs reached the store.
+   */
+  async function killedSpill(rows: SampleRow[], args: string[]): Promise<number> {
+    const child = spawnSync(
+      process.execPath,
+      ['--conditions=@edgeloop/source', '--import', 'tsx', join(repoRoot, 'hub/src/ingest/test-spiller-child.ts'), dir, ...args],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    expect(count('SELECT count(*) FROM sample_blobs')).toBe(rows.length);
+    let inStore = 0;
+    for (const r of rows) if (await store.head(sampleObjectKey(r.id))) inStore++;
+    return inStore;
+  }
   async function expectInStore(rows: SampleRow[]): Promise<void> {
     for (const r of rows) expect(Buffer.from((await store.get(sampleObjectKey(r.id)))!).equals(r.staged!)).toBe(true);
   }
@@ -200,17 +216,8 @@ describe('BlobSpiller', () => {
 
   it('a SIGKILL between a put and the unstaging: the next run puts that blob again, same bytes', async () => {
     const rows = await stage(0, 40);
-    const child = spawnSync(
-      process.execPath,
-      ['--conditions=@edgeloop/source', '--import', 'tsx', join(repoRoot, 'hub/src/ingest/test-spiller-child.ts'), dir, '3'],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
-    );
-    expect(child.signal, child.stderr).toBe('SIGKILL');
     // Three blobs are in the store and all 40 are still staged: the kill came before any delete.
-    expect(count('SELECT count(*) FROM sample_blobs')).toBe(40);
-    let inStore = 0;
-    for (const r of rows) if (await store.head(sampleObjectKey(r.id))) inStore++;
-    expect(inStore).toBe(3);
+    expect(await killedSpill(rows, ['3'])).toBe(3);
     const puts: string[] = [];
     const countingStore: ObjectStore = Object.assign(Object.create(store) as FsObjectStore, {
       put: (key: string, bytes: Uint8Array) => {
@@ -274,17 +281,8 @@ describe('BlobSpiller', () => {
 
   it('a SIGKILL after a batch is stored and before its unstaging: the next run stores it again, same bytes', async () => {
     const rows = await stage(0, 40);
-    const child = spawnSync(
-      process.execPath,
-      ['--conditions=@edgeloop/source', '--import', 'tsx', join(repoRoot, 'hub/src/ingest/test-spiller-child.ts'), dir, '1', 'batch'],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
-    );
-    expect(child.signal, child.stderr).toBe('SIGKILL');
     // One batch of 16 is in the store and all 40 are still staged: the kill came before any delete.
-    expect(count('SELECT count(*) FROM sample_blobs')).toBe(40);
-    let inStore = 0;
-    for (const r of rows) if (await store.head(sampleObjectKey(r.id))) inStore++;
-    expect(inStore).toBe(16);
+    expect(await killedSpill(rows, ['1', 'batch'])).toBe(16);
     expect(await spillerOf().flush()).toBe(40);
     expect(count('SELECT count(*) FROM sample_blobs')).toBe(0);
     await expectInStore(rows);
