@@ -28,6 +28,8 @@ describe('configFromEnv', () => {
     expect(c.http.port).toBe(0);
     expect(c.mqtt.wsPort).toBe(-1);
     expect(c.mqtt.rateLimit.messagesPerSecond).toBe(50);
+    expect(configFromEnv({ EDGELOOP_MAX_STAGED_BLOBS: '0' }, defaultConfig).ingest.maxStagedBlobs).toBe(0);
+    expect(configFromEnv({ EDGELOOP_MAX_STAGED_BLOBS: '200000' }, defaultConfig).ingest.maxStagedBlobs).toBe(200_000);
     expect(() => configFromEnv({ EDGELOOP_HTTP_PORT: 'eighty' }, defaultConfig)).toThrow(/EDGELOOP_HTTP_PORT/);
     expect(() => configFromEnv({ EDGELOOP_MQTT_RATE: '0' }, defaultConfig)).toThrow(/≥ 1/);
     expect(() => configFromEnv({ EDGELOOP_LOG_LEVEL: 'loud' }, defaultConfig)).toThrow(/EDGELOOP_LOG_LEVEL/);

@@ -20,6 +20,7 @@
  * | `EDGELOOP_ADMIN_TOKEN`        | `adminToken`                         |
  * | `EDGELOOP_CLASSIFIER_DIR`     | `classifierModelDir`                 |
  * | `EDGELOOP_GROUP_COMMIT_MAX`/`_DELAY_MS` | `ingest.groupCommit*`      |
+ * | `EDGELOOP_MAX_STAGED_BLOBS`   | `ingest.maxStagedBlobs`              |
  * | `EDGELOOP_MLFLOW_URI`         | `registry.mlflow.uri` (mirror runs)  |
  * | `EDGELOOP_KEYS_DIR`           | `releases.keysDir`                   |
  * | `EDGELOOP_IMPORT_DIR`         | `importDir`                          |
@@ -103,6 +104,7 @@ export function configFromEnv(env: Env, base: Config): Config {
       ...ingest,
       groupCommitMaxItems: int(env, 'EDGELOOP_GROUP_COMMIT_MAX', ingest.groupCommitMaxItems, 1),
       groupCommitMaxDelayMs: int(env, 'EDGELOOP_GROUP_COMMIT_DELAY_MS', ingest.groupCommitMaxDelayMs),
+      maxStagedBlobs: int(env, 'EDGELOOP_MAX_STAGED_BLOBS', ingest.maxStagedBlobs),
     },
     adminToken: env.EDGELOOP_ADMIN_TOKEN ?? derived.adminToken,
     classifierModelDir: env.EDGELOOP_CLASSIFIER_DIR || derived.classifierModelDir,
