@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClient } from '@edgeloop/browser-client/build';
-import { printTable, ratio, writeResults } from '@edgeloop/tests/support/bench-report';
+import { median, printTable, ratio, writeResults } from '@edgeloop/tests/support/bench-report';
 import { MODEL, startBrowserHub } from '@edgeloop/tests/support/browser-hub';
 import { hasChromium, launchChromium } from '@edgeloop/tests/support/chromium';
 import { mnistPngs, writeMnistModel } from '@edgeloop/tests/support/model-fixture';
@@ -99,7 +99,6 @@ try {
 }
 await rm(work, { recursive: true, force: true });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const results = {
   cold_first_ms: median(cold),
   warm_offline_first_ms: median(warm),

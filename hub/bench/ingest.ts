@@ -1,12 +1,12 @@
 /**
  * `npm run bench:ingest`: how much of a plain broker's fan-in the hub keeps once every sample is
  * validated, hashed, decoded, stored, COMMITted and acknowledged. The same clients publish the same
- * ~1 KB sample frames at QoS1 with the same in-flight window, first to a plain aedes process (a
- * message counts when its PUBACK arrives), then to a hub process (a sample counts when the hub's
+ * ~1 KB sample frames at QoS1 with the same in-flight window to a plain aedes process (a message
+ * counts when its PUBACK arrives) and to a hub process (a sample counts when the hub's
  * application-level ack arrives, after the COMMIT). Writes bench-results/ingest.json.
  *
  * Each server first takes a warm-up pass of BENCH_WARMUP_PER_DEVICE samples per device (other
- * samples than the timed ones), untimed, on the same connections' server process: a freshly
+ * samples than the timed ones), untimed, on the same server process: a freshly
  * started process is still loading modules (sharp, on the first image) and compiling its hot paths,
  * and in a run of a few seconds that start-up would be counted as throughput. The figures of the
  * warm-up pass are kept in the JSON as `cold` for whoever wants the first seconds of a new process.
@@ -24,7 +24,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJson, deviceTopic } from '@edgeloop/protocol';
-import { printTable, ROOT, writeResults } from '@edgeloop/tests/support/bench-report';
+import { median, printTable, ROOT, writeResults } from '@edgeloop/tests/support/bench-report';
 import mqtt from 'mqtt';
 import { openDatabase } from '../src/db/open.js';
 import { DeviceRegistry } from '../src/fleet/devices.js';
@@ -201,7 +201,6 @@ const warmup = makeClients(WARMUP_PER_DEVICE, PER_DEVICE);
 const frameBytes = clients[0]!.samples[0]!.frame.byteLength;
 const warmupTotal = DEVICES * WARMUP_PER_DEVICE;
 const rate = (r: DriveResult) => (r.completed / r.elapsedMs) * 1000;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // Rounds alternate which server goes first, and each starts fresh processes (and a fresh hub
 // database, so the same samples are new to it every round): a round's two halves share the

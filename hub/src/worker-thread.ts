@@ -29,6 +29,24 @@ export interface WorkerThreadOptions {
   name: string;
 }
 
+/** An error as a thread sends it (`{ message, code }`), made an Error again on this side. */
+export function threadError(e: { message: string; code?: string }): Error {
+  return Object.assign(new Error(e.message), { code: e.code });
+}
+
+/**
+ * Copies `parts` into one fresh buffer, to be transferred to a thread rather than cloned (a view
+ * into a larger buffer, such as an MQTT payload, would make postMessage clone all of it). Part i
+ * is at `offsets[i]` to `offsets[i + 1]`.
+ */
+export function packForTransfer(parts: readonly Uint8Array[]): { buffer: ArrayBuffer; offsets: number[] } {
+  const offsets = [0];
+  for (const part of parts) offsets.push(offsets.at(-1)! + part.byteLength);
+  const packed = new Uint8Array(offsets.at(-1)!);
+  for (const [i, part] of parts.entries()) packed.set(part, offsets[i]!);
+  return { buffer: packed.buffer, offsets };
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -47,7 +65,7 @@ export function workerThread(options: WorkerThreadOptions): WorkerThread {
       const p = pending.get(m.id);
       pending.delete(m.id);
       if (!p) return;
-      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      if (m.error) p.reject(threadError(m.error));
       else p.resolve(m.value);
       if (pending.size === 0) {
         w.unref();

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { printTable, ROOT, ratio, runWorker, writeResults } from './report.js';
+import { median, printTable, ROOT, ratio, runWorker, writeResults } from './report.js';
 
 const steps = Number(process.env.EDGELOOP_BENCH_STEPS ?? 40);
 const PAIRS = Number(process.env.EDGELOOP_BENCH_PAIRS ?? 3);
@@ -52,7 +52,6 @@ for (let pair = 0; pair < PAIRS; pair++) {
   if (!wasmFirst) wasmRuns.push(tfjs('wasm', steps));
   if (!torch.available || !wasmRuns.at(-1)!.available) break; // nothing to pair with
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ipsOf = (r: Record<string, unknown>) => (r.available ? (r.images_per_second as number) : undefined);
 /** The run whose images/s is the median of `runs` (the first when none is available). */
 const medianRun = (runs: Record<string, unknown>[]) => {
@@ -80,8 +79,8 @@ if (process.env.EDGELOOP_BENCH_SKIP_FULL !== '1') {
 const ips = (b: string) => (results[b]?.available ? (results[b]?.images_per_second as number) : undefined);
 const ratios = {
   wasm_vs_cpu: ratio(ips('wasm'), ips('cpu')),
-  // The median of the pairs' own ratios (see above); the ratio of the medians is in `pairs`.
-  wasm_vs_pytorch: median(pairRatios) ?? null,
+  // The median of the pairs' own ratios (see above); each pair is in `pairs`.
+  wasm_vs_pytorch: pairRatios.length > 0 ? median(pairRatios) : null,
   wasm_vs_pytorch_1thread: ratio(ips('wasm'), ips('pytorch-cpu-1thread')),
 };
 printTable(

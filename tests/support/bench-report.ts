@@ -47,4 +47,7 @@ export function runWorker(script: string, args: string[], timeoutMs = 600_000): 
   return JSON.parse(last) as Record<string, unknown>;
 }
 
+/** The middle value (the upper one of an even count), NaN for none. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
 export const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null);

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { HubError } from '../errors.js';
-import { workerThread } from '../worker-thread.js';
+import { packForTransfer, workerThread } from '../worker-thread.js';
 import type { SampleRow } from './group-commit.js';
 import { INSERT_SAMPLE, WORKER_SOURCE } from './sqlite-writer-worker.js';
 
@@ -101,19 +101,16 @@ function createWriter(path: string): SqliteWriter {
 
   return {
     commit(rows) {
-      // Staged blobs travel in one fresh buffer that is transferred, not copied: a view into an
-      // MQTT payload would make postMessage clone the whole socket buffer behind it.
-      let total = 0;
-      for (const r of rows) total += r.staged?.byteLength ?? 0;
-      const blobs = new Uint8Array(total);
-      let at = 0;
+      // Staged blobs travel in one buffer, transferred (see `packForTransfer`).
+      const staged = rows.flatMap((r) => (r.staged ? [r.staged] : []));
+      const { buffer, offsets } = packForTransfer(staged);
+      let next = 0;
       const wire = rows.map((r) => {
         if (!r.staged) return [r.params, r.annotation, -1, 0];
-        blobs.set(r.staged, at);
-        at += r.staged.byteLength;
-        return [r.params, r.annotation, at - r.staged.byteLength, r.staged.byteLength];
+        const at = offsets[next++]!;
+        return [r.params, r.annotation, at, r.staged.byteLength];
       });
-      return call<RowOutcome[]>({ op: 'commit', rows: wire, blobs: blobs.buffer }, [blobs.buffer]);
+      return call<RowOutcome[]>({ op: 'commit', rows: wire, blobs: buffer }, [buffer]);
     },
     unstage: (ids) => call<void>({ op: 'unstage', ids }),
     close: () => thread.close(),

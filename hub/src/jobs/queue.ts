@@ -207,9 +207,8 @@ export class JobQueue {
   release(id: string, leaseId: string, reason: string): JobRecord {
     return this.tx(() => {
       const job = this.held(id, leaseId);
-      const why = `released by worker ${job.leaseOwner}: ${reason}`;
-      const run = job.runId ? this.options.runs.get(job.runId) : undefined;
-      if (run && (run.status === 'queued' || run.status === 'running')) this.options.runs.cancel(run.id, why);
+      const run = this.openRunOf(job);
+      if (run) this.options.runs.cancel(run.id, `released by worker ${job.leaseOwner}: ${reason}`);
       this.update(id, {
         state: 'queued',
         leaseId: null,
@@ -227,8 +226,8 @@ export class JobQueue {
     const done = this.tx(() => {
       const job = this.require(id);
       if (TERMINAL_JOB_STATES.has(job.state)) throw new HubError('CONFLICT', `job ${id} is already ${job.state}`);
-      const run = job.runId ? this.options.runs.get(job.runId) : undefined;
-      if (run && (run.status === 'queued' || run.status === 'running')) this.options.runs.cancel(run.id, `${reason} (by ${actor})`);
+      const run = this.openRunOf(job);
+      if (run) this.options.runs.cancel(run.id, `${reason} (by ${actor})`);
       this.update(id, { state: 'cancelled', error: `${reason} (by ${actor})`, leaseId: null, leaseExpiresAt: null });
       return this.require(id);
     });
@@ -247,9 +246,9 @@ export class JobQueue {
         .where(and(inArray(trainingJobs.state, ACTIVE), lt(trainingJobs.leaseExpiresAt, now)))
         .all();
       for (const job of stale) {
-        const run = job.runId ? this.options.runs.get(job.runId) : undefined;
+        const run = this.openRunOf(job);
         const why = `lease of worker ${job.leaseOwner} expired (attempt ${job.attempts} of ${job.maxAttempts})`;
-        if (run && (run.status === 'queued' || run.status === 'running')) this.options.runs.fail(run.id, why);
+        if (run) this.options.runs.fail(run.id, why);
         const last = job.attempts >= job.maxAttempts;
         this.update(job.id, {
           state: last ? 'failed' : 'queued',
@@ -265,6 +264,12 @@ export class JobQueue {
     });
     for (const job of settled) this.settled(job);
     return count;
+  }
+
+  /** The job's run while it has not ended (queued or running), if it has one. */
+  private openRunOf(job: JobRecord) {
+    const run = job.runId ? this.options.runs.get(job.runId) : undefined;
+    return run && (run.status === 'queued' || run.status === 'running') ? run : undefined;
   }
 
   /** The job, if `leaseId` holds it now (and it is in one of `states`); else CONFLICT. */

@@ -10,7 +10,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HubError } from '../errors.js';
-import { type WorkerThread, workerThread } from '../worker-thread.js';
+import { packForTransfer, threadError, type WorkerThread, workerThread } from '../worker-thread.js';
 import { FS_PUT_WORKER_SOURCE } from './fs-put-worker.js';
 import { assertValidKey, assertValidPrefix, compareKeys } from './keys.js';
 import type { ObjectStore, PutItem } from './object-store.js';
@@ -105,28 +105,20 @@ export class FsObjectStore implements ObjectStore {
     const results: Array<Error | undefined> = items.map(() => undefined);
     const paths: string[] = [];
     const sent: number[] = [];
-    let total = 0;
     for (const [i, item] of items.entries()) {
       try {
         paths.push(this.pathOf(item.key));
         sent.push(i);
-        total += item.bytes.byteLength;
       } catch (error) {
         results[i] = error as Error;
       }
     }
     if (sent.length === 0) return results;
-    // One fresh buffer, transferred rather than cloned, with each object's start in `offsets`.
-    const buffer = new Uint8Array(total);
-    const offsets = [0];
-    for (const i of sent) {
-      buffer.set(items[i]!.bytes, offsets.at(-1)!);
-      offsets.push(offsets.at(-1)! + items[i]!.bytes.byteLength);
-    }
+    const { buffer, offsets } = packForTransfer(sent.map((i) => items[i]!.bytes));
     this.putThread ??= workerThread({ source: FS_PUT_WORKER_SOURCE, idleCloseMs: 5_000, name: 'object store writer' });
     let errors: Array<{ message: string; code?: string } | null>;
     try {
-      errors = await this.putThread.call({ op: 'putMany', paths, offsets, buffer: buffer.buffer }, [buffer.buffer]);
+      errors = await this.putThread.call({ op: 'putMany', paths, offsets, buffer }, [buffer]);
     } catch (cause) {
       const error = new HubError('STORAGE_FAILED', `cannot store ${sent.length} objects in ${this.description}`, { cause });
       for (const i of sent) results[i] = error;
@@ -135,8 +127,7 @@ export class FsObjectStore implements ObjectStore {
     errors.forEach((e, j) => {
       if (!e) return;
       const i = sent[j]!;
-      const cause = Object.assign(new Error(e.message), { code: e.code });
-      results[i] = new HubError('STORAGE_FAILED', `cannot store ${items[i]!.key} in ${this.description}`, { cause });
+      results[i] = new HubError('STORAGE_FAILED', `cannot store ${items[i]!.key} in ${this.description}`, { cause: threadError(e) });
     });
     return results;
   }
