@@ -1,5 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+const SETUP = fileURLToPath(new URL('./tests/support/vitest-setup.ts', import.meta.url));
 
 // Workspace packages resolve to their TypeScript sources in tests (the `@edgeloop/source`
 // export condition), so tests never need a build first.
@@ -15,6 +18,7 @@ function project(name: string, testTimeout = 60_000, exclude: string[] = []) {
       root: `./${name}`,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       exclude: ['**/node_modules/**', ...exclude],
+      setupFiles: [SETUP],
       testTimeout,
       hookTimeout: testTimeout,
     },

@@ -4,6 +4,7 @@
 # runs every operation with positive and negative examples and fails on any 5xx.
 #
 # Usage: .ci/schemathesis.sh [MAX_EXAMPLES]   (per operation; default 30)
+#        .ci/schemathesis.sh --install         (only prepares the venv; .ci/run does it early)
 # schemathesis lives in its own venv, .cache/schemathesis-venv (pip's cache makes reruns fast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "version $version\
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install -q "schemathesis==$version"
 fi
+[ "$max_examples" = --install ] && exit 0
 
 work=$(mktemp -d)
 server_pid=
