@@ -9,8 +9,6 @@
 #
 # Usage: `.ci/minio.sh [ENV_FILE]` writes those lines to ENV_FILE (for `source`) as well as stdout;
 # progress goes to stderr. The caller stops the server: `kill "$EDGELOOP_TEST_MINIO_PID"`.
-# `.ci/minio.sh --build` only builds (`.ci/run` builds in the background while npm installs, and
-# starts MinIO once node_modules is there).
 # Measured on the 2-core machine: a cold build (empty module and build caches) takes about 3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +34,6 @@ if ! { [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | grep -q "mod[[:space:
   fi
   echo "minio.sh: built in $(($(date +%s) - start))s" >&2
 fi
-
-[ "${1:-}" = --build ] && exit 0
 
 free_port() {
   node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
