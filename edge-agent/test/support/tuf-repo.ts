@@ -98,7 +98,12 @@ interface TargetEntry {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** A target's file name under consistent snapshots: `<dir>/<sha256>.<base>` (TUF §5.7.3). */
+/**
+ * A target's file name under consistent snapshots: `<dir>/<sha256>.<base>` (TUF §5.7.3). Written
+ * here again on purpose, not imported from `@edgeloop/protocol`: this repository is the agent's
+ * independent counterpart, so a wrong rule in the client cannot pass its tests by agreeing with
+ * itself.
+ */
 export function hashedTargetPath(path: string, hash: string): string {
   const slash = path.lastIndexOf('/');
   return slash < 0 ? `${hash}.${path}` : `${path.slice(0, slash + 1)}${hash}.${path.slice(slash + 1)}`;

@@ -76,11 +76,8 @@ export function metaOf(bytes: Uint8Array, version: number): Required<MetaEntry> 
   return { version, length: bytes.byteLength, hashes: { sha256: sha256Hex(bytes) } };
 }
 
-/** The file name of a target under consistent snapshots: `<dir>/<sha256>.<base>` (TUF §5.7.3). */
-export function hashedTargetPath(path: string, sha256: string): string {
-  const slash = path.lastIndexOf('/');
-  return slash < 0 ? `${sha256}.${path}` : `${path.slice(0, slash + 1)}${sha256}.${path.slice(slash + 1)}`;
-}
+/** The file name of a target under consistent snapshots (TUF §5.7.3): the rule clients fetch by. */
+export { hashedTargetPath } from '@edgeloop/protocol';
 
 /** The metadata file name of a role version (the timestamp has no version in its name). */
 export function metadataFile(role: RoleName, version: number): string {

@@ -5,7 +5,7 @@
 export { TufError, type TufErrorCode } from '../errors.js';
 export { canonicalJson } from './canonical-json.js';
 export { refreshTufMetadata, type TufRefreshOptions } from './refresh.js';
-export { fetchVerifiedTarget, newestModelRelease, tufTargetDownloadPath, withMetadataDir } from './targets.js';
+export { fetchVerifiedTarget, hashedTargetPath, newestModelRelease, tufTargetDownloadPath, withMetadataDir } from './targets.js';
 export {
   defaultTufLimits,
   type TufLimits,

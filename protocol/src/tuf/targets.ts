@@ -7,12 +7,18 @@ import type { TufRemote, TufTargetInfo } from './types.js';
 
 const MODEL_FILE = 'model.onnx';
 
+/**
+ * A target's file name under consistent snapshots (TUF §5.7.3): the sha256 prefixed to the base
+ * name, `<dir>/<sha256>.<base>`. The hub stores targets under it and clients fetch them by it.
+ */
+export function hashedTargetPath(path: string, sha256: string): string {
+  const slash = path.lastIndexOf('/');
+  return `${path.slice(0, slash + 1)}${sha256}.${path.slice(slash + 1)}`;
+}
+
 /** The repository path to download a target from under consistent snapshots: `targets/<dir>/<sha256>.<base>`. */
 export function tufTargetDownloadPath(target: TufTargetInfo): string {
-  // §5.7.3: with consistent snapshots a target is stored under its hash, prefixed to the file name.
-  const slash = target.path.lastIndexOf('/');
-  const dir = target.path.slice(0, slash + 1);
-  return `targets/${dir}${target.sha256}.${target.path.slice(slash + 1)}`;
+  return `targets/${hashedTargetPath(target.path, target.sha256)}`;
 }
 
 /** Downloads a target with remote (cap = its signed length) and checks length then sha256 (TUF §5.7). Returns the bytes. */
