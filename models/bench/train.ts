@@ -76,7 +76,7 @@ if (process.env.EDGELOOP_BENCH_SKIP_FULL !== '1') {
   full = runWorker('models/bench/mnist-full.ts', []);
 }
 
-const ips = (b: string) => (results[b]?.available ? (results[b]?.images_per_second as number) : undefined);
+const ips = (b: string) => ipsOf(results[b] ?? {});
 const ratios = {
   wasm_vs_cpu: ratio(ips('wasm'), ips('cpu')),
   // The median of the pairs' own ratios (see above); each pair is in `pairs`.

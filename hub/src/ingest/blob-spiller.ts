@@ -16,7 +16,7 @@ import type { OpenDatabase } from '../db/open.js';
 import { HubError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HubMetrics } from '../metrics.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { type ObjectStore, putBatch } from '../storage/object-store.js';
 import { sampleObjectKey } from '../storage/sample-blob.js';
 import { type SqliteWriter, sqliteWriterFor } from './sqlite-writer.js';
 import { stagedBacklogOf } from './staged-backlog.js';
@@ -28,7 +28,8 @@ export interface BlobSpillerOptions {
   metrics: Pick<HubMetrics, 'stagedBlobs'>;
   /**
    * Staged blobs read and moved per pass (default 512), and at most {@link MAX_PASS_BYTES} of them.
-   * A store with `putMany` (the file store) gets a pass as one batch; others, one put per blob.
+   * A store with `putMany` (the file store) gets a pass as one batch; others, one put per blob
+   * (see `putBatch`).
    */
   batchSize?: number;
   /** Object-store puts in flight at once, for a store without `putMany` (default 8). */
@@ -162,29 +163,12 @@ export class BlobSpiller {
     if (batch.length === 0) return { moved: 0, full: false };
     const stored: string[] = [];
     let failure: unknown;
-    if (this.store.putMany) {
-      const results = await this.store.putMany(
-        batch.map(({ sampleId, bytes, mime }) => ({ key: sampleObjectKey(sampleId), bytes, contentType: mime })),
-      );
-      results.forEach((error, i) => {
-        if (error) failure ??= error;
-        else stored.push(batch[i]!.sampleId);
-      });
-    } else {
-      let next = 0;
-      const worker = async () => {
-        while (next < batch.length && failure === undefined) {
-          const { sampleId, bytes, mime } = batch[next++]!;
-          try {
-            await this.store.put(sampleObjectKey(sampleId), bytes, { contentType: mime });
-            stored.push(sampleId);
-          } catch (error) {
-            failure ??= error;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.concurrency, batch.length) }, worker));
-    }
+    const items = batch.map(({ sampleId, bytes, mime }) => ({ key: sampleObjectKey(sampleId), bytes, contentType: mime }));
+    const results = await putBatch(this.store, items, this.concurrency);
+    results.forEach((error, i) => {
+      if (error) failure ??= error;
+      else stored.push(batch[i]!.sampleId);
+    });
     if (stored.length > 0) {
       await this.writer.unstage(stored).catch((cause: unknown) => {
         throw new HubError('DATABASE_FAILED', `cannot unstage ${stored.length} moved sample blobs`, { cause });

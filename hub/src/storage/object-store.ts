@@ -38,3 +38,31 @@ export interface ObjectStore {
   readonly description: string;
   close(): Promise<void>;
 }
+
+/**
+ * Stores a batch: with the store's `putMany` when it has one, otherwise with up to `concurrency`
+ * puts in flight. Resolves with one entry per item, `undefined` when it is stored or the error it
+ * met. Without `putMany`, no new put starts after the first failure (a failing store is not asked
+ * again and again); the items never tried get that failure.
+ */
+export async function putBatch(store: ObjectStore, items: readonly PutItem[], concurrency: number): Promise<Array<Error | undefined>> {
+  if (store.putMany) return store.putMany(items);
+  const results: Array<Error | undefined> = items.map(() => undefined);
+  let next = 0;
+  let failure: Error | undefined;
+  const lane = async () => {
+    while (next < items.length && failure === undefined) {
+      const i = next++;
+      const { key, bytes, contentType } = items[i]!;
+      try {
+        await store.put(key, bytes, { contentType });
+      } catch (error) {
+        failure ??= error as Error;
+        results[i] = error as Error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  for (let i = next; i < items.length; i++) results[i] = failure;
+  return results;
+}
