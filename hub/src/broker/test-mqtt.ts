@@ -2,7 +2,6 @@
  * Test support: real mqtt.js clients on 127.0.0.1, with helpers to wait for what they receive.
  * (`test-*.ts` files are left out of the build.)
  */
-import { type AddressInfo, createServer } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export interface Received {
@@ -84,17 +83,7 @@ function wrap(client: MqttClient): TestClient {
   };
 }
 
-/** A port that was free a moment ago (for a child process that cannot report the one it took). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '@edgeloop/tests/support/ports';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -6,7 +6,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,17 +17,7 @@ export function mlflowBin(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
-/** A port that was free a moment ago (the server binds it later). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
+export { freePort } from '@edgeloop/tests/support/ports';
 
 export interface MlflowServer {
   uri: string;
