@@ -4,6 +4,10 @@
  * trainer worker that pulls jobs from a hub. Run it anywhere that reaches the hub, for example on
  * a GPU box with `@tensorflow/tfjs-node-gpu` installed (the backend is chosen per run and recorded).
  * The token may also come from `EDGELOOP_TRAINER_TOKEN`, so it stays out of the process list.
+ *
+ * Exit status: 0 when stopped (SIGINT/SIGTERM) or, with `--once`, when the one job succeeded; 1
+ * with `--once` when that job failed, lost its lease or was cut short by a stop (it goes back to
+ * the hub's queue), and on an unexpected error; 2 for bad arguments.
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
