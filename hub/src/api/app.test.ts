@@ -160,6 +160,10 @@ describe('errors', () => {
       };
       expect(await call('/samples')).toEqual({ status: 200, level: 20 });
       expect(await call(`/samples/${'f'.repeat(64)}`)).toEqual({ status: 404, level: 30 });
+      // A TUF client's probe for the next root ends in a 404 on every update check: routine.
+      expect(await call('/tuf/metadata/99.root.json')).toEqual({ status: 404, level: 20 });
+      // Any other missing metadata file is still a failure worth seeing.
+      expect(await call('/tuf/metadata/99.snapshot.json')).toEqual({ status: 404, level: 30 });
       const created = await call('/devices', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -23,6 +23,10 @@ export { apiRoutes };
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Routine writes: trainer workers' lease polls, heartbeats, downloads and per-epoch metrics.
 const QUIET_ROUTES = new Set(['/jobs/lease', '/jobs/{id}/heartbeat', '/jobs/{id}/samples', '/jobs/{id}/metrics']);
+// A TUF client asks for the root after its own until it gets a 404 (TUF §5.3.3): that 404 is
+// the normal "no newer root", sent for every update check of every device.
+const TUF_METADATA_ROUTES = new Set(['/tuf/metadata/{file}', '/tuf-canary/metadata/{file}']);
+const NEXT_ROOT = /\/\d+\.root\.json$/;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function requestContext(deps: ApiDeps): MiddlewareHandler<ApiEnv> {
@@ -41,10 +45,12 @@ function requestContext(deps: ApiDeps): MiddlewareHandler<ApiEnv> {
     const method = METHODS.has(c.req.method) ? c.req.method : 'OTHER';
     deps.metrics.httpRequests.inc({ method, route: c.get('route'), status: String(status) });
     const line = { method, path: c.req.path, route: c.get('route'), status, ms: Math.round(performance.now() - started) };
-    // Reads that succeed (probes, scrapes, devices polling the TUF repository, dashboards) and
-    // routine worker calls go to the debug log; writes and every failure to the info log.
+    // Reads that succeed (probes, scrapes, devices polling the TUF repository, dashboards),
+    // routine worker calls and the TUF "no newer root" 404 go to the debug log; writes and every
+    // other failure to the info log.
     const routine = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || QUIET_ROUTES.has(line.route);
-    if (routine && status < 400) log.debug(line, 'request');
+    const noNewerRoot = status === 404 && method === 'GET' && TUF_METADATA_ROUTES.has(line.route) && NEXT_ROOT.test(line.path);
+    if ((routine && status < 400) || noNewerRoot) log.debug(line, 'request');
     else log.info(line, 'request');
   };
 }
