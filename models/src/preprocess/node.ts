@@ -6,6 +6,7 @@
 import type { Preprocessing } from '@edgeloop/protocol';
 import sharp from 'sharp';
 import { ModelsError } from '../errors.js';
+import { decodePlainPng, plainPngLayout, plainPngSize } from './plain-png.js';
 import { preprocessRgba, type RgbaImage } from './resize.js';
 import { type ImageFormat, sniffImageFormat } from './sniff.js';
 
@@ -24,13 +25,29 @@ export interface DecodedImage extends RgbaImage {
   format: ImageFormat;
 }
 
-/** Reads format and dimensions from the header alone, enforcing the limits; decodes nothing. */
-export async function inspectImage(bytes: Uint8Array, limits: DecodeLimits = defaultDecodeLimits) {
+function checkBytes(bytes: Uint8Array, limits: DecodeLimits): void {
   if (bytes.byteLength > limits.maxBytes) {
     throw new ModelsError('IMAGE_TOO_LARGE', `image is ${bytes.byteLength} bytes, over the ${limits.maxBytes}-byte limit`);
   }
+}
+
+function checkSize(width: number, height: number, limits: DecodeLimits): void {
+  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
+    throw new ModelsError(
+      'IMAGE_TOO_LARGE',
+      `image is ${width}×${height}, over the limit (${limits.maxSide} per side, ${limits.maxPixels} pixels)`,
+    );
+  }
+}
+
+function formatOf(bytes: Uint8Array): ImageFormat {
   const format = sniffImageFormat(bytes);
   if (!format) throw new ModelsError('UNSUPPORTED_FORMAT', 'not a PNG, JPEG or WebP image (magic bytes)');
+  return format;
+}
+
+/** The header read through sharp: size, limits, and one page only. */
+async function sharpHeader(bytes: Uint8Array, format: ImageFormat, limits: DecodeLimits) {
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -39,19 +56,47 @@ export async function inspectImage(bytes: Uint8Array, limits: DecodeLimits = def
   }
   const { width = 0, height = 0 } = meta;
   if (width < 1 || height < 1) throw new ModelsError('BAD_IMAGE', 'image has no dimensions');
-  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
-    throw new ModelsError(
-      'IMAGE_TOO_LARGE',
-      `image is ${width}×${height}, over the limit (${limits.maxSide} per side, ${limits.maxPixels} pixels)`,
-    );
-  }
+  checkSize(width, height, limits);
   if ((meta.pages ?? 1) > 1) throw new ModelsError('BAD_IMAGE', 'animated or multi-page images are not accepted');
   return { format, width, height };
 }
 
+/** Reads format and dimensions from the header alone, enforcing the limits; decodes nothing. */
+export async function inspectImage(bytes: Uint8Array, limits: DecodeLimits = defaultDecodeLimits) {
+  checkBytes(bytes, limits);
+  const format = formatOf(bytes);
+  // A plain PNG (`plain-png.ts`) is one still image whose size is in its IHDR: no sharp call.
+  const plain = format === 'png' && plainPngSize(bytes) ? plainPngLayout(bytes) : undefined;
+  if (plain) {
+    checkSize(plain.width, plain.height, limits);
+    return { format, width: plain.width, height: plain.height };
+  }
+  return sharpHeader(bytes, format, limits);
+}
+
 /** Decodes to RGBA (EXIF orientation applied, as browsers do) within the limits. */
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = defaultDecodeLimits): Promise<DecodedImage> {
-  const { format } = await inspectImage(bytes, limits);
+  // A small plain PNG is decoded here (`plain-png.ts`: the same pixels, without sharp's per-call
+  // cost); every other image, and every PNG with anything unusual in it, goes to sharp.
+  checkBytes(bytes, limits);
+  const size = sniffImageFormat(bytes) === 'png' ? plainPngSize(bytes) : undefined;
+  if (size) {
+    // The header's size is checked before anything is inflated.
+    checkSize(size.width, size.height, limits);
+    const plain = decodePlainPng(bytes);
+    if (plain) return { format: 'png', ...plain };
+  }
+  return decodeImageWithSharp(bytes, limits);
+}
+
+/**
+ * {@link decodeImage} with every image through sharp, its header read included: the reference
+ * that the plain-PNG path is tested against, and the baseline the preprocessing benchmark compares.
+ */
+export async function decodeImageWithSharp(bytes: Uint8Array, limits: DecodeLimits = defaultDecodeLimits): Promise<DecodedImage> {
+  checkBytes(bytes, limits);
+  const format = formatOf(bytes);
+  await sharpHeader(bytes, format, limits);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error' })
       .rotate()
