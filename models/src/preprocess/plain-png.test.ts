@@ -117,7 +117,7 @@ function makePng(
 }
 
 /** decodeImage with every image through sharp: the reference. */
-async function sharpRgba(png: Uint8Array): Promise<Uint8Array> {
+async function sharpRgba(png: Uint8Array): Promise<Uint8Array | Uint8ClampedArray> {
   return (await decodeImageWithSharp(png)).data;
 }
 
@@ -215,7 +215,7 @@ describe('decodePlainPng', () => {
     // Broken in some way: a bad CRC, a bad filter type, short or long data, bytes after IEND,
     // IDATs split by another chunk, a palette index past the palette.
     const badCrc = Buffer.from(base.png);
-    badCrc[badCrc.length - 20] ^= 1;
+    badCrc.writeUInt8(badCrc.readUInt8(badCrc.length - 20) ^ 1, badCrc.length - 20);
     await declined(badCrc, false);
     const badFilter = Buffer.concat([SIGNATURE, ihdr(2, 1, 0), chunk('IDAT', deflateSync(Buffer.from([5, 1, 2]))), chunk('IEND')]);
     await declined(badFilter, false);

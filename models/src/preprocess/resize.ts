@@ -48,41 +48,58 @@ function layout(sw: number, sh: number, tw: number, th: number, fit: Preprocessi
 }
 
 /**
+ * Where each destination column or row samples the source: the clamped source coordinate `f`, its
+ * neighbours `i0`, `i1` and the weight `a` of `i1`. The same for every row and every plane, so it is
+ * computed once per image; the arithmetic is that of sampling each pixel on its own.
+ */
+function axis(count: number, start: number, scale: number, size: number) {
+  const f = new Float64Array(count);
+  const i0 = new Int32Array(count);
+  const i1 = new Int32Array(count);
+  const a = new Float64Array(count);
+  for (let k = 0; k < count; k++) {
+    const v = Math.min(size - 1, Math.max(0, start + (k + 0.5) * scale - 0.5));
+    f[k] = v;
+    i0[k] = Math.floor(v);
+    i1[k] = Math.min(size - 1, i0[k]! + 1);
+    a[k] = v - i0[k]!;
+  }
+  return { f, i0, i1, a };
+}
+
+/**
  * Resamples one plane with half-pixel centres (source x = (dst x + 0.5) · scale − 0.5, edges
  * clamped), bilinear or nearest. Areas outside the destination box keep `fill`.
  */
 function resample(
   src: Float64Array,
   sw: number,
-  sh: number,
   tw: number,
   th: number,
-  fit: Preprocessing['fit'],
+  L: ReturnType<typeof layout>,
+  xs: ReturnType<typeof axis>,
+  ys: ReturnType<typeof axis>,
   kernel: Preprocessing['kernel'],
   fill: number,
 ): Float64Array {
   const out = new Float64Array(tw * th).fill(fill);
-  const L = layout(sw, sh, tw, th, fit);
-  const scaleX = L.sW / L.dW;
-  const scaleY = L.sH / L.dH;
   for (let y = 0; y < L.dH; y++) {
-    const fy = Math.min(sh - 1, Math.max(0, L.sy + (y + 0.5) * scaleY - 0.5));
+    const row = (L.dy + y) * tw + L.dx;
+    if (kernel === 'nearest') {
+      const base = Math.round(ys.f[y]!) * sw;
+      for (let x = 0; x < L.dW; x++) out[row + x] = src[base + Math.round(xs.f[x]!)]!;
+      continue;
+    }
+    const r0 = ys.i0[y]! * sw;
+    const r1 = ys.i1[y]! * sw;
+    const ay = ys.a[y]!;
     for (let x = 0; x < L.dW; x++) {
-      const fx = Math.min(sw - 1, Math.max(0, L.sx + (x + 0.5) * scaleX - 0.5));
-      let v: number;
-      if (kernel === 'nearest') v = src[Math.round(fy) * sw + Math.round(fx)]!;
-      else {
-        const x0 = Math.floor(fx);
-        const y0 = Math.floor(fy);
-        const x1 = Math.min(sw - 1, x0 + 1);
-        const y1 = Math.min(sh - 1, y0 + 1);
-        const ax = fx - x0;
-        const ay = fy - y0;
-        const top = src[y0 * sw + x0]! * (1 - ax) + src[y0 * sw + x1]! * ax;
-        const bottom = src[y1 * sw + x0]! * (1 - ax) + src[y1 * sw + x1]! * ax;
-        v = top * (1 - ay) + bottom * ay;
-      }
-      out[(L.dy + y) * tw + L.dx + x] = v;
+      const x0 = xs.i0[x]!;
+      const x1 = xs.i1[x]!;
+      const ax = xs.a[x]!;
+      const top = src[r0 + x0]! * (1 - ax) + src[r0 + x1]! * ax;
+      const bottom = src[r1 + x0]! * (1 - ax) + src[r1 + x1]! * ax;
+      out[row + x] = top * (1 - ay) + bottom * ay;
     }
   }
   return out;
@@ -95,18 +112,23 @@ function resample(
  */
 export function preprocessRgba(img: RgbaImage, spec: Preprocessing, layoutName: 'NHWC' | 'NCHW' = 'NHWC'): Float32Array {
   const planes = toPlanes(img, spec.channels, spec.background);
-  const { width: tw, height: th, channels } = spec;
+  const { width: tw, height: th, channels, invert } = spec;
   const out = new Float32Array(tw * th * channels);
+  const L = layout(img.width, img.height, tw, th, spec.fit);
+  const xs = axis(L.dW, L.sx, L.sW / L.dW, img.width);
+  const ys = axis(L.dH, L.sy, L.sH / L.dH, img.height);
   for (let c = 0; c < channels; c++) {
     const bg = channels === 1 ? 0.299 * spec.background[0] + 0.587 * spec.background[1] + 0.114 * spec.background[2] : spec.background[c]!;
-    const plane = resample(planes[c]!, img.width, img.height, tw, th, spec.fit, spec.kernel, bg);
+    const plane = resample(planes[c]!, img.width, tw, th, L, xs, ys, spec.kernel, bg);
     const mean = spec.mean[c]!;
     const std = spec.std[c]!;
-    for (let i = 0; i < plane.length; i++) {
+    // NHWC interleaves the channels; NCHW gives each its own block.
+    const step = layoutName === 'NHWC' ? channels : 1;
+    let at = layoutName === 'NHWC' ? c : c * tw * th;
+    for (let i = 0; i < plane.length; i++, at += step) {
       let v = plane[i]! / 255;
-      if (spec.invert) v = 1 - v;
-      v = (v - mean) / std;
-      out[layoutName === 'NHWC' ? i * channels + c : c * tw * th + i] = v;
+      if (invert) v = 1 - v;
+      out[at] = (v - mean) / std;
     }
   }
   return out;
