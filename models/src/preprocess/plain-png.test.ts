@@ -197,6 +197,14 @@ describe('decodePlainPng', () => {
     await declined(makePng(8, 8, 2, 5, { before: [chunk('sRGB', Buffer.from([0]))] }).png, true);
     await declined(makePng(8, 8, 0, 5, { before: [chunk('tRNS', Buffer.from([0, 7]))] }).png, true);
     await declined(makePng(8, 8, 2, 5, { before: [chunk('abCd', Buffer.from([1]))] }).png, true);
+    // Text that carries a profile (ImageMagick's raw EXIF, XMP) is left to sharp as well.
+    await declined(
+      makePng(8, 8, 2, 5, {
+        before: [chunk('zTXt', Buffer.concat([Buffer.from('Raw profile type exif\0\0'), deflateSync('\nexif\n 0\n')]))],
+      }).png,
+      true,
+    );
+    await declined(makePng(8, 8, 2, 5, { before: [chunk('iTXt', Buffer.from('XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta/>'))] }).png, true);
     // Animation control: not a still image, so not even its header is read here.
     const animated = makePng(8, 8, 2, 5, { before: [chunk('acTL', Buffer.from([0, 0, 0, 2, 0, 0, 0, 0]))] }).png;
     expect(plainPngLayout(animated)).toBeUndefined();

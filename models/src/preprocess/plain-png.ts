@@ -8,7 +8,8 @@
  * - grey or palette (no transparency) at 1, 2, 4 or 8 bits, or RGB, grey + alpha or RGBA at 8
  *   bits; not interlaced;
  * - chunks: IHDR first, PLTE (palette images only, before the data), consecutive IDATs, IEND last,
- *   and only ancillary chunks that cannot change a pixel (text, time, physical size). A colour
+ *   and only ancillary chunks that cannot change a pixel (text, time, physical size; not text that
+ *   carries an EXIF, ICC or XMP profile under ImageMagick's or Adobe's keywords). A colour
  *   profile, gamma, chromaticities, sRGB intent, transparency, significant bits, background, EXIF
  *   orientation, animation or any unknown chunk sends the image to sharp;
  * - every chunk's CRC is right, the data inflates (zlib checks its Adler-32) to exactly the bytes
@@ -31,6 +32,16 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** Ancillary chunks that carry no pixel meaning: text, modification time, pixel size. */
 const INERT = new Set(['tEXt', 'zTXt', 'iTXt', 'tIME', 'pHYs']);
+const TEXT = new Set(['tEXt', 'zTXt', 'iTXt']);
+/**
+ * Text keywords that may hide metadata a decoder could act on: ImageMagick's "Raw profile type
+ * exif/icc/…" and XMP (which can hold an orientation). Their images go to sharp.
+ */
+const METADATA_KEYWORDS = ['Raw profile type', 'XML:com.adobe.xmp'];
+
+function metadataText(chunk: Uint8Array): boolean {
+  return METADATA_KEYWORDS.some((k) => k.length <= chunk.length && [...k].every((ch, i) => chunk[i] === ch.charCodeAt(0)));
+}
 
 const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 const fourcc = (b: Uint8Array, at: number) => String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
@@ -102,7 +113,7 @@ export function plainPngLayout(bytes: Uint8Array): PlainPngLayout | undefined {
     } else if (type === 'IEND') {
       if (length !== 0 || next !== bytes.length) return undefined;
       ended = true;
-    } else if (!INERT.has(type)) {
+    } else if (!INERT.has(type) || (TEXT.has(type) && metadataText(bytes.subarray(offset + 8, next - 4)))) {
       return undefined;
     }
     previous = type;
