@@ -234,7 +234,8 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
   });
 
   it('a job cancelled while training stops its worker', async () => {
-    const job = queue.enqueue({ model: 'digits', datasetId, params: { epochs: 30 } });
+    // Enough epochs that training is still going when the cancel lands (see the next test).
+    const job = queue.enqueue({ model: 'digits', datasetId, params: { epochs: 300 } });
     const running = workOnce(worker());
     for (let i = 0; i < 200 && queue.require(job.id).state !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
     const res = await fetch(`${server.url}/jobs/${job.id}/cancel`, {
@@ -248,11 +249,16 @@ describe('trainer worker over HTTP (real tfjs training on wasm)', () => {
   });
 
   it('a worker stopped while training releases its job, which is queued again at once', async () => {
-    const job = queue.enqueue({ model: 'digits', datasetId, params: { epochs: 30 } });
+    // Epochs of 100 digits take tens of ms: enough of them that the job is still training when
+    // the stop comes.
+    const job = queue.enqueue({ model: 'digits', datasetId, params: { epochs: 300 } });
     const stop = new AbortController();
     const lines: string[] = [];
     const running = workOnce({ ...worker(), signal: stop.signal, log: (l) => lines.push(l) });
-    for (let i = 0; i < 200 && !lines.some((l) => l.startsWith('epoch 1/')); i++) await new Promise((r) => setTimeout(r, 50));
+    // The worker reports `start` in the background while it trains, so a fast first epoch can be
+    // logged before the hub has marked the job running: wait for both.
+    const training = () => queue.require(job.id).state === 'running' && lines.some((l) => l.startsWith('epoch 1/'));
+    for (let i = 0; i < 2000 && !training(); i++) await new Promise((r) => setTimeout(r, 10));
     expect(queue.require(job.id).state).toBe('running');
     const stopped = performance.now();
     stop.abort();
