@@ -5,29 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { crc32, createDeflate, deflateSync } from 'node:zlib';
+import { createDeflate, deflateSync } from 'node:zlib';
 import { encodeSampleFrame, type SampleEnvelope } from '@edgeloop/protocol';
+import { PNG_SIGNATURE, pngChunk, pngIhdr } from '@edgeloop/tests/support/png';
 import sharp from 'sharp';
 
-export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
-
-/** A PNG chunk with its length and CRC. */
-export function pngChunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
+export { PNG_SIGNATURE, pngChunk };
 
 /** An IHDR chunk: 8-bit, colour type `colour` (0 grey, 2 RGB, 6 RGBA). */
 export function ihdr(width: number, height: number, colour = 0, depth = 8): Buffer {
-  const data = Buffer.alloc(13);
-  data.writeUInt32BE(width, 0);
-  data.writeUInt32BE(height, 4);
-  data.set([depth, colour, 0, 0, 0], 8);
-  return pngChunk('IHDR', data);
+  return pngIhdr(width, height, { colour, depth });
 }
 
 /** A greyscale PNG of `width`×`height` zeros, deflated whole (for small sizes). */

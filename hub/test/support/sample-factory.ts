@@ -5,27 +5,7 @@
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { encodeSampleFrame, mulberry32 } from '@edgeloop/protocol';
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'ascii');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
+import { PNG_SIGNATURE, pngChunk, pngIhdr } from '@edgeloop/tests/support/png';
 
 /** A `side`×`side` RGB PNG with pixels drawn from `seed`. */
 export function seededPng(seed: number, side = 16): Uint8Array {
@@ -35,12 +15,7 @@ export function seededPng(seed: number, side = 16): Uint8Array {
     const row = y * (1 + side * 3);
     for (let i = 1; i <= side * 3; i++) raw[row + i] = Math.floor(rng() * 256);
   }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngIhdr(side, side, { colour: 2 }), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND')]);
 }
 
 export interface TestSample {

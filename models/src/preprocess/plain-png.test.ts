@@ -3,32 +3,19 @@
  * chunk layout it accepts, its RGBA must be byte-for-byte sharp's; on everything outside its
  * subset it must decline (return `undefined`), so that sharp decides.
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { PNG_SIGNATURE, pngChunk, pngIhdr } from '@edgeloop/tests/support/png';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { pngBomb } from '../../test/images.js';
 import { decodeImage, decodeImageWithSharp, inspectImage } from './node.js';
 import { decodePlainPng, PLAIN_PNG_MAX_RAW_BYTES, plainPngLayout } from './plain-png.js';
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const SIGNATURE = PNG_SIGNATURE;
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-
-function chunk(type: string, data: Uint8Array = new Uint8Array(0)): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
-function ihdr(width: number, height: number, colour: number, { depth = 8, interlace = 0 } = {}): Buffer {
-  const data = Buffer.alloc(13);
-  data.writeUInt32BE(width, 0);
-  data.writeUInt32BE(height, 4);
-  data.set([depth, colour, 0, 0, interlace], 8);
-  return chunk('IHDR', data);
-}
+const chunk = pngChunk;
+const ihdr = (width: number, height: number, colour: number, options: { depth?: number; interlace?: number } = {}) =>
+  pngIhdr(width, height, { colour, ...options });
 
 /** Deterministic bytes (a small LCG), so that a failure can be replayed. */
 function noise(n: number, seed: number): Uint8Array {
