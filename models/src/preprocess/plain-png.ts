@@ -14,8 +14,8 @@
  *   orientation, animation or any unknown chunk sends the image to sharp;
  * - every chunk's CRC is right, the data inflates (zlib checks its Adler-32) to exactly the bytes
  *   the header implies with nothing after the stream, and every row's filter type is 0–4;
- * - the raw image is at most {@link PLAIN_PNG_MAX_RAW_BYTES}: a larger one is decoded by sharp on
- *   libuv's thread pool, not here on the caller's thread.
+ * - the raw image is at most {@link PLAIN_PNG_MAX_RAW_BYTES} (256×256 RGBA): a larger one is
+ *   decoded by sharp on libuv's thread pool, not here on the caller's thread.
  *
  * Within that subset the decoded RGBA is byte-for-byte what `decodeImage`'s sharp pipeline gives
  * (PNG is lossless, and none of its conversions applies): the tests compare the two on random
@@ -24,8 +24,12 @@
 import { crc32, inflateSync } from 'node:zlib';
 import type { RgbaImage } from './resize.js';
 
-/** Images whose raw scanlines exceed this go to sharp. */
-export const PLAIN_PNG_MAX_RAW_BYTES = 1024 * 1024;
+/**
+ * Images whose raw scanlines exceed this (a 256×256 RGBA image's) go to sharp. Decoding runs on
+ * the caller's thread, a server's event loop included, so it is kept to about a millisecond; sharp
+ * works on libuv's thread pool.
+ */
+export const PLAIN_PNG_MAX_RAW_BYTES = (256 * 4 + 1) * 256;
 
 /** Channels per pixel by colour type: grey, RGB, palette, grey + alpha, RGBA. */
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
