@@ -96,6 +96,27 @@ describe('edgeloop-models CLI', () => {
 
     const exported = await edgeloopModels(['export', '--model', out, '--out', join(root, 'again.onnx')]);
     expect(JSON.parse(exported.stdout).sha256).toBe(manifest.model.sha256);
+
+    // Fine-tuning from that run: it says where it started, and the run records it.
+    const tuned = await edgeloopModels([
+      'train',
+      '--folder',
+      join(root, 'photos'),
+      '--size',
+      '16',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--lr',
+      '0.001',
+      '--init-from',
+      out,
+      '--out',
+      join(root, 'tuned'),
+    ]);
+    expect(tuned.stderr).toContain(`starting from the weights of ${out} (fine-tuning)`);
+    expect(JSON.parse(await readFile(join(root, 'tuned', 'metrics.json'), 'utf8')).initFrom).toBe(out);
   });
 
   it('fails with a clear message and exit code 2 on bad arguments', async () => {

@@ -32,7 +32,7 @@ const USAGE = `usage:
   edgeloop-models train  (--mnist | --folder DIR | --csv FILE) --out DIR
                          [--arch mnist-cnn|rgb-cnn] [--size 64] [--epochs 8] [--batch-size 64]
                          [--lr 0.002] [--seed 1] [--backend ${BACKEND_ORDER.join('|')}]
-                         [--name NAME] [--version 1]
+                         [--name NAME] [--version 1] [--init-from RUN_DIR]
   edgeloop-models eval   --model DIR (--mnist | --folder DIR | --csv FILE) [--split test|all] [--out DIR]
   edgeloop-models export --model DIR --out FILE.onnx
   edgeloop-models backends`;
@@ -53,6 +53,7 @@ const options = {
   name: { type: 'string' },
   version: { type: 'string' },
   split: { type: 'string' },
+  'init-from': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -98,6 +99,7 @@ async function train(flags: Flags) {
     learningRate: num(flags, 'lr'),
     seed: num(flags, 'seed'),
     backend,
+    ...(flags['init-from'] ? { initFrom: flags['init-from'] } : {}),
     outDir: flags.out,
     log: (line) => console.error(line),
   });

@@ -4,19 +4,22 @@
  * the hub needs: the tfjs model, the ONNX model, its manifest, metrics and a confusion matrix SVG.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ModelManifest, ModelManifestSchema, type Preprocessing } from '@edgeloop/protocol';
+import { isDeepStrictEqual } from 'node:util';
+import { type ModelManifest, ModelManifestSchema, type Preprocessing, PreprocessingSchema } from '@edgeloop/protocol';
+import type { LayersModel } from '@tensorflow/tfjs';
 import { type ArchitectureName, buildArchitecture } from '../architectures.js';
 import { datasetHash } from '../datasets/hash.js';
 import { loadMnist, mnistPreprocessing } from '../datasets/mnist.js';
 import { defaultSplit, type SplitFractions, splitItems } from '../datasets/split.js';
 import { toTensorData } from '../datasets/tensors.js';
 import type { Dataset, ImportProblem } from '../datasets/types.js';
+import { ModelsError } from '../errors.js';
 import { confusionMatrixSvg } from '../evaluate/confusion-svg.js';
 import { type Evaluation, evaluatePredictions, type OverfitReport, overfitCheck } from '../evaluate/metrics.js';
 import { exportToOnnx } from '../export/onnx.js';
-import { saveModel } from '../io.js';
+import { loadModel, saveModel } from '../io.js';
 import { type BackendInfo, type BackendName, selectBackend } from './backend.js';
 import { defaultTrainOptions, type EpochMetrics, predictAll, trainModel } from './train.js';
 
@@ -33,6 +36,12 @@ export interface TrainJob {
   split?: SplitFractions;
   /** Use exactly this backend; by default the best available. */
   backend?: BackendName;
+  /**
+   * Fine-tune: start from the weights of the model an earlier run wrote to this directory (its
+   * `tfjs/` and `manifest.json`) instead of fresh ones. Its labels, preprocessing and architecture
+   * must be this job's; anything else is refused before training.
+   */
+  initFrom?: string;
   outDir: string;
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -52,6 +61,8 @@ export interface RunReport {
   trainSeconds: number;
   imagesPerSecond: number;
   problems: ImportProblem[];
+  /** The run directory whose weights this run started from (`TrainJob.initFrom`), if any. */
+  initFrom?: string;
   manifest: ModelManifest;
   artifacts: { tfjs: string; onnx: string; manifest: string; metrics: string; confusion: string };
 }
@@ -90,6 +101,33 @@ export function onnxNaming(modelName: string, version: number) {
 }
 
 /** Runs a whole training job; see {@link TrainJob}. */
+/** Loads an earlier run's weights into `model` after checking that they fit this job. */
+async function startFrom(model: LayersModel, dir: string, labels: readonly string[], spec: Preprocessing): Promise<void> {
+  const refuse = (why: string) => new ModelsError('BAD_ARGUMENT', `cannot start from ${dir}: ${why}`);
+  let manifest: ModelManifest;
+  let earlier: LayersModel;
+  try {
+    manifest = ModelManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+    earlier = await loadModel(join(dir, 'tfjs'));
+  } catch (cause) {
+    throw new ModelsError('BAD_ARGUMENT', `cannot start from ${dir}: no readable manifest.json and tfjs/ model there`, { cause });
+  }
+  try {
+    if (!isDeepStrictEqual(manifest.labels, [...labels])) {
+      throw refuse(`its labels [${manifest.labels.join(', ')}] are not the dataset's [${labels.join(', ')}]`);
+    }
+    if (!isDeepStrictEqual(manifest.preprocessing, PreprocessingSchema.parse(spec)))
+      throw refuse("its preprocessing differs from this job's");
+    const from = earlier.getWeights();
+    const to = model.getWeights();
+    const fits = from.length === to.length && from.every((w, i) => isDeepStrictEqual(w.shape, to[i]!.shape));
+    if (!fits) throw refuse("its architecture differs from this job's (the weight shapes do not match)");
+    model.setWeights(from);
+  } finally {
+    earlier.dispose();
+  }
+}
+
 export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
   const log = job.log ?? (() => {});
   const params = {
@@ -121,6 +159,15 @@ export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
   const test = await prep('test', parts.test);
   const k = ds.labels.length;
   const model = buildArchitecture(job.architecture, k, { size: spec.width, seed: params.seed });
+  if (job.initFrom) {
+    try {
+      await startFrom(model, job.initFrom, ds.labels, spec);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    log(`starting from the weights of ${job.initFrom} (fine-tuning)`);
+  }
   const result = await trainModel(model, train, k, {
     ...params,
     validation,
@@ -179,6 +226,7 @@ export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
     trainSeconds: result.seconds,
     imagesPerSecond: result.imagesPerSecond,
     problems,
+    ...(job.initFrom ? { initFrom: job.initFrom } : {}),
     manifest,
     artifacts,
   };
