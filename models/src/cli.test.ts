@@ -38,26 +38,29 @@ beforeAll(async () => {
 
 afterAll(() => rm(root, { recursive: true, force: true }));
 
+/** `train` on the photo folder at 16×16 in batches of 8, with `epochs`, `lr` and more flags. */
+const trainPhotos = (out: string, epochs: number, lr: number, ...more: string[]) =>
+  edgeloopModels([
+    'train',
+    '--folder',
+    join(root, 'photos'),
+    '--size',
+    '16',
+    '--batch-size',
+    '8',
+    '--epochs',
+    String(epochs),
+    '--lr',
+    String(lr),
+    '--out',
+    out,
+    ...more,
+  ]);
+
 describe('edgeloop-models CLI', () => {
   it('trains on a folder, writes every artifact, then evaluates and re-exports', async () => {
     const out = join(root, 'run');
-    const train = await edgeloopModels([
-      'train',
-      '--folder',
-      join(root, 'photos'),
-      '--size',
-      '16',
-      '--epochs',
-      '12',
-      '--batch-size',
-      '8',
-      '--lr',
-      '0.01',
-      '--out',
-      out,
-      '--name',
-      'dandelion-grass',
-    ]);
+    const train = await trainPhotos(out, 12, 0.01, '--name', 'dandelion-grass');
     expect(train.stderr).toMatch(/epoch 12\/12: loss/);
     expect(train.stderr).toMatch(/backend: wasm/);
     const summary = JSON.parse(train.stdout) as { accuracy: number; backend: string };
@@ -98,23 +101,7 @@ describe('edgeloop-models CLI', () => {
     expect(JSON.parse(exported.stdout).sha256).toBe(manifest.model.sha256);
 
     // Fine-tuning from that run: it says where it started, and the run records it.
-    const tuned = await edgeloopModels([
-      'train',
-      '--folder',
-      join(root, 'photos'),
-      '--size',
-      '16',
-      '--epochs',
-      '1',
-      '--batch-size',
-      '8',
-      '--lr',
-      '0.001',
-      '--init-from',
-      out,
-      '--out',
-      join(root, 'tuned'),
-    ]);
+    const tuned = await trainPhotos(join(root, 'tuned'), 1, 0.001, '--init-from', out);
     expect(tuned.stderr).toContain(`starting from the weights of ${out} (fine-tuning)`);
     expect(JSON.parse(await readFile(join(root, 'tuned', 'metrics.json'), 'utf8')).initFrom).toBe(out);
   });
