@@ -52,6 +52,9 @@ interface Client {
   samples: TestSample[];
 }
 
+/** A server's untimed warm-up pass and its timed pass. */
+type Run = { cold: DriveResult; warm: DriveResult };
+
 interface DriveResult {
   elapsedMs: number;
   /** CPU time (user + system, all threads) the broker or hub process spent during the run. */
@@ -154,7 +157,7 @@ async function benchServer(
   warmup: Client[],
   clients: Client[],
   completion: 'puback' | 'app-ack',
-): Promise<{ cold: DriveResult; warm: DriveResult }> {
+): Promise<Run> {
   const child = spawn(process.execPath, ['--conditions=@edgeloop/source', '--import', 'tsx', join(ROOT, 'hub/bench', script)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -185,7 +188,7 @@ async function dataDirFor(warmup: Client[], clients: Client[]): Promise<string> 
 }
 
 /** The hub's broker side alone, acking on arrival (`floor-hub.ts`), with the hub's settings. */
-async function floorHub(warmup: Client[], clients: Client[]): Promise<{ cold: DriveResult; warm: DriveResult }> {
+async function floorHub(warmup: Client[], clients: Client[]): Promise<Run> {
   const dataDir = await dataDirFor(warmup, clients);
   try {
     return await benchServer(
@@ -209,10 +212,7 @@ const HUB_ENV = {
   EDGELOOP_LOG_LEVEL: 'warn',
 };
 
-async function hubIngest(
-  warmup: Client[],
-  clients: Client[],
-): Promise<{ cold: DriveResult; warm: DriveResult; storedRows: number; distinctRows: number }> {
+async function hubIngest(warmup: Client[], clients: Client[]): Promise<Run & { storedRows: number; distinctRows: number }> {
   const dataDir = await dataDirFor(warmup, clients);
   try {
     const hub = await startHubProcess({
@@ -256,7 +256,6 @@ const rate = (r: DriveResult) => (r.completed / r.elapsedMs) * 1000;
 // Rounds alternate which server goes first, and each starts fresh processes (and a fresh hub
 // database, so the same samples are new to it every round): a round's two halves share the
 // machine's state of the moment, and the ratio reported is the median of the rounds' own ratios.
-type Run = { cold: DriveResult; warm: DriveResult };
 const rounds: Array<{ raw: Run; floor: Run; hub: Awaited<ReturnType<typeof hubIngest>> }> = [];
 for (let round = 0; round < ROUNDS; round++) {
   // raw, floor, hub in even rounds; hub, floor, raw in odd ones.
@@ -374,8 +373,7 @@ console.log(
     `lost ${result.lost}, duplicates ${result.duplicates}`,
 );
 console.log(
-  `CPU per message, server and clients together: raw ${(result.raw_cpu_us_per_msg + result.raw_client_cpu_us_per_msg).toFixed(1)} µs, ` +
-    `hub ${(result.hub_cpu_us_per_sample + result.hub_client_cpu_us_per_sample).toFixed(1)} µs: ` +
+  `CPU per message, server and clients together: raw ${cpuTotal(raws).toFixed(1)} µs, hub ${cpuTotal(hubs).toFixed(1)} µs: ` +
     `with ${CORES} cores kept busy on both paths the ratio would be ${result.cpu_bound_ratio.toFixed(2)}`,
 );
 console.log(

@@ -22,7 +22,7 @@ import { decodeImage, decodeImageWithSharp } from '../src/preprocess/node.js';
 import { preprocessRgba } from '../src/preprocess/resize.js';
 import { selectBackend } from '../src/train/backend.js';
 import { rgbPreprocessing } from '../src/train/pipeline.js';
-import { printTable, ratio, writeResults } from './report.js';
+import { median, printTable, ratio, writeResults } from './report.js';
 
 const runs = Number(process.env.EDGELOOP_BENCH_RUNS ?? 500);
 const shape = [28, 28, 1];
@@ -90,7 +90,6 @@ for (let round = 0; round < 3; round++) {
   prep.rgb64.plain.push(await preprocessUs(rgbPngs, rgbPreprocessing(64), decodeImage));
   prep.rgb64.sharp.push(await preprocessUs(rgbPngs, rgbPreprocessing(64), decodeImageWithSharp));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const preprocess = {
   mnist_png_plain_us: median(prep.mnist.plain),
   mnist_png_sharp_us: median(prep.mnist.sharp),

@@ -6,7 +6,7 @@
 import type { Preprocessing } from '@edgeloop/protocol';
 import sharp from 'sharp';
 import { ModelsError } from '../errors.js';
-import { decodePlainPng, plainPngLayout, plainPngSize } from './plain-png.js';
+import { decodePlainPng, plainPngLayout } from './plain-png.js';
 import { preprocessRgba, type RgbaImage } from './resize.js';
 import { type ImageFormat, sniffImageFormat } from './sniff.js';
 
@@ -66,7 +66,7 @@ export async function inspectImage(bytes: Uint8Array, limits: DecodeLimits = def
   checkBytes(bytes, limits);
   const format = formatOf(bytes);
   // A plain PNG (`plain-png.ts`) is one still image whose size is in its IHDR: no sharp call.
-  const plain = format === 'png' && plainPngSize(bytes) ? plainPngLayout(bytes) : undefined;
+  const plain = format === 'png' ? plainPngLayout(bytes) : undefined;
   if (plain) {
     checkSize(plain.width, plain.height, limits);
     return { format, width: plain.width, height: plain.height };
@@ -79,11 +79,11 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = defa
   // A small plain PNG is decoded here (`plain-png.ts`: the same pixels, without sharp's per-call
   // cost); every other image, and every PNG with anything unusual in it, goes to sharp.
   checkBytes(bytes, limits);
-  const size = sniffImageFormat(bytes) === 'png' ? plainPngSize(bytes) : undefined;
-  if (size) {
+  const layout = sniffImageFormat(bytes) === 'png' ? plainPngLayout(bytes) : undefined;
+  if (layout) {
     // The header's size is checked before anything is inflated.
-    checkSize(size.width, size.height, limits);
-    const plain = decodePlainPng(bytes);
+    checkSize(layout.width, layout.height, limits);
+    const plain = decodePlainPng(bytes, layout);
     if (plain) return { format: 'png', ...plain };
   }
   return decodeImageWithSharp(bytes, limits);

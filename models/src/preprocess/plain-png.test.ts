@@ -11,11 +11,7 @@ import { pngBomb } from '../../test/images.js';
 import { decodeImage, decodeImageWithSharp, inspectImage } from './node.js';
 import { decodePlainPng, PLAIN_PNG_MAX_RAW_BYTES, plainPngLayout } from './plain-png.js';
 
-const SIGNATURE = PNG_SIGNATURE;
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const chunk = pngChunk;
-const ihdr = (width: number, height: number, colour: number, options: { depth?: number; interlace?: number } = {}) =>
-  pngIhdr(width, height, { colour, ...options });
 
 /** Deterministic bytes (a small LCG), so that a failure can be replayed. */
 function noise(n: number, seed: number): Uint8Array {
@@ -89,16 +85,16 @@ function makePng(
   const parts = options.idatParts ?? 1;
   const step = Math.ceil(stream.length / parts);
   const idats: Buffer[] = [];
-  for (let at = 0; at < stream.length; at += step) idats.push(chunk('IDAT', stream.subarray(at, at + step)));
-  const plte = colour === 3 ? [chunk('PLTE', noise(paletteSize * 3, seed + 1))] : [];
+  for (let at = 0; at < stream.length; at += step) idats.push(pngChunk('IDAT', stream.subarray(at, at + step)));
+  const plte = colour === 3 ? [pngChunk('PLTE', noise(paletteSize * 3, seed + 1))] : [];
   const png = Buffer.concat([
-    SIGNATURE,
-    ihdr(width, height, colour, { depth }),
+    PNG_SIGNATURE,
+    pngIhdr(width, height, { colour, depth }),
     ...(options.before ?? []),
     ...plte,
     ...idats,
     ...(options.after ?? []),
-    chunk('IEND'),
+    pngChunk('IEND'),
   ]);
   return { png, width, height };
 }
@@ -160,9 +156,11 @@ describe('decodePlainPng', () => {
       .toBuffer();
     // sharp's palette output is plain only without transparency; this one is opaque.
     await expectSameAsSharp(palette);
-    const text = chunk('tEXt', Buffer.from('Comment\0made in a test'));
-    const phys = chunk('pHYs', Buffer.from([0, 0, 0x0b, 0x13, 0, 0, 0x0b, 0x13, 1]));
-    await expectSameAsSharp(makePng(20, 9, 6, 77, { idatParts: 4, before: [text, phys], after: [chunk('tIME', Buffer.alloc(7, 1))] }).png);
+    const text = pngChunk('tEXt', Buffer.from('Comment\0made in a test'));
+    const phys = pngChunk('pHYs', Buffer.from([0, 0, 0x0b, 0x13, 0, 0, 0x0b, 0x13, 1]));
+    await expectSameAsSharp(
+      makePng(20, 9, 6, 77, { idatParts: 4, before: [text, phys], after: [pngChunk('tIME', Buffer.alloc(7, 1))] }).png,
+    );
   });
 
   it('declines what is outside its subset, and sharp still decodes the ones that are valid', async () => {
@@ -175,27 +173,27 @@ describe('decodePlainPng', () => {
       }
     };
     // Chunks that can change pixels: gamma, colour profile, sRGB intent, transparency, EXIF, unknown.
-    await declined(makePng(8, 8, 2, 5, { before: [chunk('gAMA', Buffer.from([0, 0, 0xb1, 0x8f]))] }).png, true);
-    await declined(makePng(8, 8, 2, 5, { before: [chunk('sRGB', Buffer.from([0]))] }).png, true);
-    await declined(makePng(8, 8, 0, 5, { before: [chunk('tRNS', Buffer.from([0, 7]))] }).png, true);
-    await declined(makePng(8, 8, 2, 5, { before: [chunk('abCd', Buffer.from([1]))] }).png, true);
+    await declined(makePng(8, 8, 2, 5, { before: [pngChunk('gAMA', Buffer.from([0, 0, 0xb1, 0x8f]))] }).png, true);
+    await declined(makePng(8, 8, 2, 5, { before: [pngChunk('sRGB', Buffer.from([0]))] }).png, true);
+    await declined(makePng(8, 8, 0, 5, { before: [pngChunk('tRNS', Buffer.from([0, 7]))] }).png, true);
+    await declined(makePng(8, 8, 2, 5, { before: [pngChunk('abCd', Buffer.from([1]))] }).png, true);
     // Text that carries a profile (ImageMagick's raw EXIF, XMP) is left to sharp as well.
     await declined(
       makePng(8, 8, 2, 5, {
-        before: [chunk('zTXt', Buffer.concat([Buffer.from('Raw profile type exif\0\0'), deflateSync('\nexif\n 0\n')]))],
+        before: [pngChunk('zTXt', Buffer.concat([Buffer.from('Raw profile type exif\0\0'), deflateSync('\nexif\n 0\n')]))],
       }).png,
       true,
     );
-    await declined(makePng(8, 8, 2, 5, { before: [chunk('iTXt', Buffer.from('XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta/>'))] }).png, true);
+    await declined(makePng(8, 8, 2, 5, { before: [pngChunk('iTXt', Buffer.from('XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta/>'))] }).png, true);
     // Animation control: not a still image, so not even its header is read here.
-    const animated = makePng(8, 8, 2, 5, { before: [chunk('acTL', Buffer.from([0, 0, 0, 2, 0, 0, 0, 0]))] }).png;
+    const animated = makePng(8, 8, 2, 5, { before: [pngChunk('acTL', Buffer.from([0, 0, 0, 2, 0, 0, 0, 0]))] }).png;
     expect(plainPngLayout(animated)).toBeUndefined();
     // 16 bits per sample and Adam7 interlacing are left to sharp.
     const sixteen = Buffer.concat([
-      SIGNATURE,
-      ihdr(2, 2, 0, { depth: 16 }),
-      chunk('IDAT', deflateSync(Buffer.alloc(2 * 5))),
-      chunk('IEND'),
+      PNG_SIGNATURE,
+      pngIhdr(2, 2, { colour: 0, depth: 16 }),
+      pngChunk('IDAT', deflateSync(Buffer.alloc(2 * 5))),
+      pngChunk('IEND'),
     ]);
     await declined(sixteen, true);
     const interlaced = await sharp(noise(9 * 9 * 3, 3), { raw: { width: 9, height: 9, channels: 3 } })
@@ -207,29 +205,44 @@ describe('decodePlainPng', () => {
     const badCrc = Buffer.from(base.png);
     badCrc.writeUInt8(badCrc.readUInt8(badCrc.length - 20) ^ 1, badCrc.length - 20);
     await declined(badCrc, false);
-    const badFilter = Buffer.concat([SIGNATURE, ihdr(2, 1, 0), chunk('IDAT', deflateSync(Buffer.from([5, 1, 2]))), chunk('IEND')]);
+    const badFilter = Buffer.concat([
+      PNG_SIGNATURE,
+      pngIhdr(2, 1, { colour: 0 }),
+      pngChunk('IDAT', deflateSync(Buffer.from([5, 1, 2]))),
+      pngChunk('IEND'),
+    ]);
     await declined(badFilter, false);
-    const short = Buffer.concat([SIGNATURE, ihdr(2, 2, 0), chunk('IDAT', deflateSync(Buffer.from([0, 1, 2]))), chunk('IEND')]);
+    const short = Buffer.concat([
+      PNG_SIGNATURE,
+      pngIhdr(2, 2, { colour: 0 }),
+      pngChunk('IDAT', deflateSync(Buffer.from([0, 1, 2]))),
+      pngChunk('IEND'),
+    ]);
     await declined(short, false);
-    const long = Buffer.concat([SIGNATURE, ihdr(2, 1, 0), chunk('IDAT', deflateSync(Buffer.from([0, 1, 2, 3]))), chunk('IEND')]);
+    const long = Buffer.concat([
+      PNG_SIGNATURE,
+      pngIhdr(2, 1, { colour: 0 }),
+      pngChunk('IDAT', deflateSync(Buffer.from([0, 1, 2, 3]))),
+      pngChunk('IEND'),
+    ]);
     await declined(long, false);
     await declined(Buffer.concat([base.png, Buffer.from([0])]), false);
     const stream = deflateSync(filterRows(noise(8 * 8 * 3, 5), 24, 3, 0));
     const split = Buffer.concat([
-      SIGNATURE,
-      ihdr(8, 8, 2),
-      chunk('IDAT', stream.subarray(0, 10)),
-      chunk('tEXt', Buffer.from('a\0b')),
-      chunk('IDAT', stream.subarray(10)),
-      chunk('IEND'),
+      PNG_SIGNATURE,
+      pngIhdr(8, 8, { colour: 2 }),
+      pngChunk('IDAT', stream.subarray(0, 10)),
+      pngChunk('tEXt', Buffer.from('a\0b')),
+      pngChunk('IDAT', stream.subarray(10)),
+      pngChunk('IEND'),
     ]);
     await declined(split, false);
     const pastPalette = Buffer.concat([
-      SIGNATURE,
-      ihdr(2, 1, 3),
-      chunk('PLTE', Buffer.from([1, 2, 3])),
-      chunk('IDAT', deflateSync(Buffer.from([0, 0, 1]))),
-      chunk('IEND'),
+      PNG_SIGNATURE,
+      pngIhdr(2, 1, { colour: 3 }),
+      pngChunk('PLTE', Buffer.from([1, 2, 3])),
+      pngChunk('IDAT', deflateSync(Buffer.from([0, 0, 1]))),
+      pngChunk('IEND'),
     ]);
     await declined(pastPalette, false);
   });

@@ -51,7 +51,7 @@ const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) 
 const fourcc = (b: Uint8Array, at: number) => String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
 
 /** Width and height from a PNG's IHDR, or `undefined` when the bytes do not start with a whole, valid one. */
-export function plainPngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+function plainPngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
   if (bytes.length < 33 || u32(bytes, 8) !== 13 || fourcc(bytes, 12) !== 'IHDR') return undefined;
   if (crc32(bytes.subarray(12, 29)) !== u32(bytes, 29)) return undefined;
   const width = u32(bytes, 16);

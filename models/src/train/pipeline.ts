@@ -100,10 +100,11 @@ export function onnxNaming(modelName: string, version: number) {
   return { modelName, docString: `edgeloop ${modelName} v${version}` };
 }
 
-/** Runs a whole training job; see {@link TrainJob}. */
-/** Loads an earlier run's weights into `model` after checking that they fit this job. */
-async function startFrom(model: LayersModel, dir: string, labels: readonly string[], spec: Preprocessing): Promise<void> {
-  const refuse = (why: string) => new ModelsError('BAD_ARGUMENT', `cannot start from ${dir}: ${why}`);
+/**
+ * The model an earlier run wrote to `dir`, once its manifest shows the same labels (in the same
+ * order) and preprocessing as this job's: checked before any image is preprocessed.
+ */
+async function earlierRun(dir: string, labels: readonly string[], spec: Preprocessing): Promise<LayersModel> {
   let manifest: ModelManifest;
   let earlier: LayersModel;
   try {
@@ -112,22 +113,31 @@ async function startFrom(model: LayersModel, dir: string, labels: readonly strin
   } catch (cause) {
     throw new ModelsError('BAD_ARGUMENT', `cannot start from ${dir}: no readable manifest.json and tfjs/ model there`, { cause });
   }
-  try {
-    if (!isDeepStrictEqual(manifest.labels, [...labels])) {
-      throw refuse(`its labels [${manifest.labels.join(', ')}] are not the dataset's [${labels.join(', ')}]`);
-    }
-    if (!isDeepStrictEqual(manifest.preprocessing, PreprocessingSchema.parse(spec)))
-      throw refuse("its preprocessing differs from this job's");
-    const from = earlier.getWeights();
-    const to = model.getWeights();
-    const fits = from.length === to.length && from.every((w, i) => isDeepStrictEqual(w.shape, to[i]!.shape));
-    if (!fits) throw refuse("its architecture differs from this job's (the weight shapes do not match)");
-    model.setWeights(from);
-  } finally {
-    earlier.dispose();
+  let why: string | undefined;
+  if (!isDeepStrictEqual(manifest.labels, [...labels])) {
+    why = `its labels [${manifest.labels.join(', ')}] are not the dataset's [${labels.join(', ')}]`;
+  } else if (!isDeepStrictEqual(manifest.preprocessing, PreprocessingSchema.parse(spec))) {
+    why = "its preprocessing differs from this job's";
   }
+  if (why === undefined) return earlier;
+  earlier.dispose();
+  throw new ModelsError('BAD_ARGUMENT', `cannot start from ${dir}: ${why}`);
 }
 
+/** Gives `model` the weights of `earlier`; refuses when their architectures differ. */
+function copyWeights(earlier: LayersModel, model: LayersModel, dir: string): void {
+  const from = earlier.getWeights();
+  const to = model.getWeights();
+  if (from.length !== to.length || !from.every((w, i) => isDeepStrictEqual(w.shape, to[i]!.shape))) {
+    throw new ModelsError(
+      'BAD_ARGUMENT',
+      `cannot start from ${dir}: its architecture differs from this job's (the weight shapes do not match)`,
+    );
+  }
+  model.setWeights(from);
+}
+
+/** Runs a whole training job; see {@link TrainJob}. */
 export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
   const log = job.log ?? (() => {});
   const params = {
@@ -139,6 +149,23 @@ export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
   };
   const backend = await selectBackend(job.backend);
   log(`backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.map((s) => s.name).join(', ')})` : ''}`);
+  const { dataset: ds, preprocessing: spec } = job;
+  const earlier = job.initFrom ? await earlierRun(job.initFrom, ds.labels, spec) : undefined;
+  try {
+    return await trainFrom(job, params, backend, earlier, log);
+  } finally {
+    earlier?.dispose();
+  }
+}
+
+/** The run itself, from the split on; `earlier` is the checked model of `job.initFrom`. */
+async function trainFrom(
+  job: TrainJob,
+  params: RunReport['params'],
+  backend: BackendInfo,
+  earlier: LayersModel | undefined,
+  log: (line: string) => void,
+): Promise<RunReport> {
   const { dataset: ds, preprocessing: spec } = job;
   const parts = splitItems(ds.items, params.split);
   const problems: ImportProblem[] = [];
@@ -159,9 +186,9 @@ export async function runTrainingJob(job: TrainJob): Promise<RunReport> {
   const test = await prep('test', parts.test);
   const k = ds.labels.length;
   const model = buildArchitecture(job.architecture, k, { size: spec.width, seed: params.seed });
-  if (job.initFrom) {
+  if (earlier) {
     try {
-      await startFrom(model, job.initFrom, ds.labels, spec);
+      copyWeights(earlier, model, job.initFrom!);
     } catch (error) {
       model.dispose();
       throw error;
