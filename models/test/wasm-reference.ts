@@ -72,6 +72,48 @@ export function conv2dF64(x: ArrayLike<number>, w: ArrayLike<number>, g: ConvGeo
   return y;
 }
 
+/**
+ * The exact gradients of L = sum(conv2d(x, w) * dy) in float64, by the chain rule (each output
+ * spreads dy back over the inputs and taps that made it): dx and dw. For shapes too big for finite
+ * differences; the tests check it against finite differences on small ones.
+ */
+export function conv2dBackpropF64(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  g: ConvGeometry,
+): { dx: Float64Array; dw: Float64Array } {
+  const { outH, outW, padTop, padLeft } = convDims(g);
+  const dx = new Float64Array(g.batch * g.inH * g.inW * g.inC);
+  const dw = new Float64Array(g.fh * g.fw * g.inC * g.outC);
+  for (let b = 0; b < g.batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const yo = ((b * outH + oy) * outW + ox) * g.outC;
+        for (let i = 0; i < g.fh; i++) {
+          const iy = oy * g.strideH + i - padTop;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (let j = 0; j < g.fw; j++) {
+            const ix = ox * g.strideW + j - padLeft;
+            if (ix < 0 || ix >= g.inW) continue;
+            const xo = ((b * g.inH + iy) * g.inW + ix) * g.inC;
+            for (let c = 0; c < g.inC; c++) {
+              const wo = ((i * g.fw + j) * g.inC + c) * g.outC;
+              let sx = 0;
+              for (let o = 0; o < g.outC; o++) {
+                sx += dy[yo + o]! * w[wo + o]!;
+                dw[wo + o]! += dy[yo + o]! * x[xo + c]!;
+              }
+              dx[xo + c]! += sx;
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw };
+}
+
 function lossF64(x: ArrayLike<number>, w: ArrayLike<number>, r: ArrayLike<number>, g: ConvGeometry): number {
   const y = conv2dF64(x, w, g);
   let s = 0;

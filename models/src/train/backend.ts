@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 // The union package registers the cpu backend and every gradient (tfjs-core alone registers none).
 import * as tf from '@tensorflow/tfjs';
 import { ModelsError } from '../errors.js';
+import { parallelKernels, trainThreads } from './wasm-kernels/simd/parallel.js';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -55,6 +56,8 @@ async function tryWasm(details: BackendInfo['details']): Promise<string | undefi
     details.wasmKernelsAdded = registered.join(',');
     details.wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     details.wasmThreads = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+    // Our convolutions split over this many threads (1: none; EDGELOOP_TRAIN_THREADS).
+    details.wasmKernelThreads = parallelKernels()?.threads ?? 1;
     return undefined;
   } catch (e) {
     return `wasm backend failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -68,6 +71,7 @@ async function tryWasm(details: BackendInfo['details']): Promise<string | undefi
 export async function selectBackend(only?: BackendName): Promise<BackendInfo> {
   const skipped: BackendInfo['skipped'] = [];
   const details: BackendInfo['details'] = { tfjsVersion: tf.version_core };
+  trainThreads(); // a bad EDGELOOP_TRAIN_THREADS fails here, not as a silent fall back to a slower backend
   for (const name of only ? [only] : BACKEND_ORDER) {
     let reason: string | undefined;
     if (name === 'tensorflow-gpu') reason = await tryNode('@tensorflow/tfjs-node-gpu', true);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mnistCnn } from '../architectures.js';
 import { selectBackend } from './backend.js';
 import { trainModel } from './train.js';
+import { trainThreads } from './wasm-kernels/simd/parallel.js';
 
 // The kernels themselves are checked against float64 finite differences in wasm-kernels/kernels.test.ts;
 // this checks them in use, through selectBackend and our training loop.
@@ -12,6 +13,18 @@ describe('training on wasm', () => {
     const info = await selectBackend('wasm');
     expect(info.name).toBe('wasm');
     expect(String(info.details.wasmKernelsAdded)).toContain('Conv2DBackpropFilter');
+    expect(info.details.wasmKernelThreads).toBe(trainThreads());
+  });
+
+  it('refuses a bad EDGELOOP_TRAIN_THREADS instead of falling back to a slower backend', async () => {
+    const before = process.env.EDGELOOP_TRAIN_THREADS;
+    process.env.EDGELOOP_TRAIN_THREADS = 'many';
+    try {
+      await expect(selectBackend()).rejects.toThrow(/EDGELOOP_TRAIN_THREADS must be an integer from 1 to 64, got "many"/);
+    } finally {
+      if (before === undefined) delete process.env.EDGELOOP_TRAIN_THREADS;
+      else process.env.EDGELOOP_TRAIN_THREADS = before;
+    }
   });
 
   it('multiplies with transposed operands exactly as the cpu backend does (the BatchMatMul fast path)', async () => {

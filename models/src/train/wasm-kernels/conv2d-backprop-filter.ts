@@ -2,7 +2,9 @@
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, heapF32, wasmBackendOf } from './common.js';
+import { fillNhwcGrid, GRID_CONV_MIN_MACS } from './conv2d-grid.js';
 import { type SimdKernels, simdKernels } from './simd/index.js';
+import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
 
 /**
  * Writes the transposed im2col matrix patchesT[K, M] of an NHWC input:
@@ -123,6 +125,54 @@ export function rowStarts(info: backend_util.Conv2DInfo, { gw, rowLength }: Grid
 }
 
 /**
+ * The operands of the SIMD paths: as {@link fillGrids}, but with x on an NHWC grid (rowLength cells
+ * of inC floats), which takes one copy per input row instead of a scatter per value. Row
+ * (i, j, c) of patchesT then starts at float (i·gw + j)·inC + c and steps by inC floats
+ * ({@link nhwcRowStarts}). `grid` and `dyGrid` must be zero.
+ */
+export function fillNhwcGrids(
+  x: Float32Array,
+  dy: Float32Array,
+  grid: Float32Array,
+  dyGrid: Float32Array,
+  info: backend_util.Conv2DInfo,
+  { gw }: GridLayout,
+): void {
+  const gh = info.outHeight + info.filterHeight - 1;
+  fillNhwcGrid(x, grid, {
+    batch: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    gh,
+    gw,
+    fh: info.filterHeight,
+    fw: info.filterWidth,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    n: info.outChannels,
+  });
+  const dyRow = info.outWidth * info.outChannels;
+  for (let b = 0; b < info.batchSize; b++) {
+    for (let oy = 0; oy < info.outHeight; oy++) {
+      const from = (b * info.outHeight + oy) * dyRow;
+      dyGrid.set(dy.subarray(from, from + dyRow), (b * gh + oy) * gw * info.outChannels);
+    }
+  }
+}
+
+/** Start (in NHWC grid floats) of each row of patchesT, in [fh, fw, inC] order; its elements lie inC floats apart. */
+export function nhwcRowStarts(info: backend_util.Conv2DInfo, { gw }: GridLayout): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < info.filterHeight; i++)
+    for (let j = 0; j < info.filterWidth; j++)
+      for (let ch = 0; ch < info.inChannels; ch++) starts.push((i * gw + j) * info.inChannels + ch);
+  return starts;
+}
+
+/**
  * dW by the SIMD kernel of kernels.wat, straight from the grids (stride 1, outC a multiple of 16).
  * It beats the XNNPACK path at every size measured: XNNPACK re-packs dy as the product's weights on
  * every call, and needs patchesT written out first. On the MNIST CNN's layers: 9 filter rows,
@@ -144,14 +194,17 @@ function filterGradSimd(
   try {
     // Views after every allocation: a malloc may grow (and detach) the heap.
     const gridView = heapF32(backend, grid);
-    fillGrids(heapF32(backend, x), heapF32(backend, dy), gridView, heapF32(backend, dyGrid), info, layout);
+    const dyGridView = heapF32(backend, dyGrid);
+    gridView.fill(0);
+    dyGridView.fill(0);
+    fillNhwcGrids(heapF32(backend, x), heapF32(backend, dy), gridView, dyGridView, info, layout);
     const rowView = backend.typedArrayFromHeap(rows) as Int32Array;
-    rowStarts(info, layout).forEach((start, r) => {
+    nhwcRowStarts(info, layout).forEach((start, r) => {
       rowView[r] = gridView.byteOffset + start * 4;
     });
     const outView = heapF32(backend, out);
     outView.fill(0);
-    simd.gemmRows(rowView.byteOffset, k, layout.mp, heapF32(backend, dyGrid).byteOffset, info.outChannels, outView.byteOffset);
+    simd.gemmRows(rowView.byteOffset, k, layout.mp, dyGridView.byteOffset, info.outChannels, outView.byteOffset, info.inChannels * 4);
     return out;
   } catch (error) {
     backend.disposeData(out.dataId);
@@ -161,6 +214,52 @@ function filterGradSimd(
     backend.disposeData(dyGrid.dataId);
     backend.disposeData(rows.dataId);
   }
+}
+
+/**
+ * dW as in {@link filterGradSimd}, with the grids in the shared memory of simd/parallel.ts and the
+ * product's M split over its threads: each thread sums its share of the grid cells into a partial
+ * dW of its own, and the partials are added here. False, touching nothing, when the shared memory
+ * cannot hold the operands.
+ */
+function filterGradParallel(
+  pk: ParallelKernels,
+  x: Float32Array,
+  dy: Float32Array,
+  info: backend_util.Conv2DInfo,
+  layout: GridLayout,
+  out: Float32Array,
+): boolean {
+  const c = info.inChannels;
+  const k = info.filterHeight * info.filterWidth * c;
+  const n = info.outChannels;
+  const parts = pk.threads;
+  const at = pk.reserve([c * layout.rowLength, layout.mp * n, k * parts, k * n * parts]);
+  if (!at) return false;
+  const [gridAt, dyGridAt, rowsAt, partialsAt] = at as [number, number, number, number];
+  const f32 = pk.f32();
+  const grid = f32.subarray(gridAt / 4, gridAt / 4 + c * layout.rowLength);
+  const dyGrid = f32.subarray(dyGridAt / 4, dyGridAt / 4 + layout.mp * n);
+  grid.fill(0);
+  dyGrid.fill(0);
+  fillNhwcGrids(x, dy, grid, dyGrid, info, layout);
+  f32.fill(0, partialsAt / 4, partialsAt / 4 + k * n * parts);
+  const starts = nhwcRowStarts(info, layout);
+  const i32 = pk.i32();
+  pk.split('gemmRows', layout.mp, (m0, m1, part) => {
+    const table = rowsAt + part * k * 4;
+    starts.forEach((start, r) => {
+      i32[table / 4 + r] = gridAt + (start + m0 * c) * 4;
+    });
+    return [table, k, m1 - m0, dyGridAt + m0 * n * 4, n, partialsAt + part * k * n * 4, c * 4];
+  });
+  const partials = pk.f32();
+  out.set(partials.subarray(partialsAt / 4, partialsAt / 4 + k * n));
+  for (let part = 1; part < parts; part++) {
+    const from = partialsAt / 4 + part * k * n;
+    for (let i = 0; i < k * n; i++) out[i]! += partials[from + i]!;
+  }
+  return true;
 }
 
 /** Reused scratch for the XNNPACK path's input grid (it only feeds copies into the heap). */
@@ -208,6 +307,17 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
     return zeros;
   }
 
+  const pk = layout && n % 16 === 0 && k * layout.mp * n >= GRID_CONV_MIN_MACS ? parallelKernels() : undefined;
+  if (pk && layout) {
+    const out = backend.makeOutput([...info.filterShape], 'float32');
+    try {
+      if (filterGradParallel(pk, heapF32(backend, x), heapF32(backend, dy), info, layout, heapF32(backend, out))) return out;
+    } catch (error) {
+      backend.disposeData(out.dataId);
+      throw error;
+    }
+    backend.disposeData(out.dataId);
+  }
   const simd = layout && n % 16 === 0 ? simdKernels(backend) : undefined;
   if (simd && layout) return filterGradSimd(backend, simd, x, dy, info, layout);
 

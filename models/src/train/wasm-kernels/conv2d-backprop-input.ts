@@ -1,6 +1,8 @@
 /** `Conv2DBackpropInput` for wasm, as an XNNPACK convolution (the native kernel is correct but slow). */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
 import { BACKEND, checkDyShape, heapF32, nativeKernels, wasmBackendOf } from './common.js';
+import { type GridConv, gridConvApplies, gridConvolve } from './conv2d-grid.js';
+import { parallelKernels } from './simd/parallel.js';
 
 /** Attributes tfjs-core passes to `Conv2DBackpropInput` (see conv2d's gradient). */
 interface Conv2DBackpropInputAttrs {
@@ -9,6 +11,21 @@ interface Conv2DBackpropInputAttrs {
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   inputShape: [number, number, number, number];
+}
+
+/** W'[i, j, o, c] = W[fh-1-i, fw-1-j, c, o]: the filter flipped in space, with in and out channels swapped. */
+export function flippedFilter(w: Float32Array, fh: number, fw: number, inChannels: number, outChannels: number): Float32Array {
+  const wt = new Float32Array(fh * fw * inChannels * outChannels);
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const srcTap = ((fh - 1 - i) * fw + (fw - 1 - j)) * inChannels * outChannels;
+      const dstTap = (i * fw + j) * outChannels * inChannels;
+      for (let c = 0; c < inChannels; c++) {
+        for (let o = 0; o < outChannels; o++) wt[dstTap + o * inChannels + c] = w[srcTap + c * outChannels + o]!;
+      }
+    }
+  }
+  return wt;
 }
 
 /**
@@ -75,6 +92,36 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: given, attrs 
   const dw = inWidth + fw - 1;
   const offY = fh - 1 - info.padInfo.top;
   const offX = fw - 1 - info.padInfo.left;
+  const flipped = flippedFilter(heapF32(backend, filter), fh, fw, inChannels, outChannels);
+
+  // Stride 1: D is dy on a padded grid, which the grid path builds in its own memory.
+  const grid: GridConv = {
+    batch: batchSize,
+    h: outHeight,
+    w: outWidth,
+    c: outChannels,
+    top: offY,
+    left: offX,
+    gh: dh,
+    gw: dw,
+    fh,
+    fw,
+    outH: inHeight,
+    outW: inWidth,
+    n: inChannels,
+  };
+  const pk = strideHeight === 1 && strideWidth === 1 && gridConvApplies(grid) ? parallelKernels() : undefined;
+  if (pk) {
+    const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
+    try {
+      if (gridConvolve(pk, heapF32(backend, dy), flipped, grid, heapF32(backend, dx))) return dx;
+    } catch (error) {
+      backend.disposeData(dx.dataId);
+      throw error;
+    }
+    backend.disposeData(dx.dataId);
+  }
+
   const d = backend.makeOutput([batchSize, dh, dw, outChannels], 'float32');
   // A fresh filter tensor: the wasm Conv2D caches its XNNPACK operator (with
   // the packed weights) by filter id; disposing it below frees the operator.
@@ -82,8 +129,6 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: given, attrs 
   try {
     const dv = heapF32(backend, d);
     const g = heapF32(backend, dy);
-    const w = heapF32(backend, filter);
-    const wt = heapF32(backend, wT);
     dv.fill(0);
     for (let b = 0; b < batchSize; b++) {
       for (let oy = 0; oy < outHeight; oy++) {
@@ -97,17 +142,7 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: given, attrs 
         }
       }
     }
-    for (let i = 0; i < fh; i++) {
-      for (let j = 0; j < fw; j++) {
-        const srcTap = ((fh - 1 - i) * fw + (fw - 1 - j)) * inChannels * outChannels;
-        const dstTap = (i * fw + j) * outChannels * inChannels;
-        for (let c = 0; c < inChannels; c++) {
-          for (let o = 0; o < outChannels; o++) {
-            wt[dstTap + o * inChannels + c]! = w[srcTap + c * outChannels + o]!;
-          }
-        }
-      }
-    }
+    heapF32(backend, wT).set(flipped);
     return conv.kernelFunc({
       inputs: { x: d, filter: wT },
       attrs: {

@@ -147,6 +147,7 @@ describe('registerWasmTrainingKernels', () => {
     const names = registered;
     expect(names).toEqual([
       'BatchMatMul',
+      'Conv2D',
       'Conv2DBackpropFilter',
       'Conv2DBackpropInput',
       'MaxPoolGrad',

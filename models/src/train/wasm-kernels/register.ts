@@ -69,6 +69,7 @@ import { batchMatMul } from './batch-mat-mul.js';
 import { BACKEND, nativeKernels } from './common.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
+import { conv2D } from './conv2d-grid.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise-backprop.js';
 import { add, installReluGradient, RELU_GRAD, reluGrad } from './elementwise.js';
 import { identity, sum } from './identity-sum.js';
@@ -84,6 +85,10 @@ interface ProvidedKernel {
 const PROVIDED: readonly ProvidedKernel[] = [
   {
     config: { kernelName: 'BatchMatMul', backendName: BACKEND, kernelFunc: batchMatMul },
+    reason: 'native-kernel-slow',
+  },
+  {
+    config: { kernelName: 'Conv2D', backendName: BACKEND, kernelFunc: conv2D },
     reason: 'native-kernel-slow',
   },
   {

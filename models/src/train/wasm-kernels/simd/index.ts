@@ -9,8 +9,11 @@ import { KERNELS_WASM_BASE64 } from './binary.js';
 export interface SimdKernels {
   /** See kernels.wat: dx of a 2×2, stride-2 max pool with disjoint windows, C a multiple of 4. */
   maxPoolGrad2x2(x: number, dy: number, dx: number, b: number, h: number, w: number, c: number, outH: number, outW: number): void;
-  /** See kernels.wat: c[k, :] += Σm a_k[m] · b[m, :] with row k at byte offset rows[k]; n a multiple of 16. */
-  gemmRows(rows: number, k: number, m: number, b: number, n: number, c: number): void;
+  /**
+   * See kernels.wat: c[k, :] += Σm a_k[m] · b[m, :] with row k at byte offset rows[k] and its
+   * elements aStride bytes apart; n a multiple of 16.
+   */
+  gemmRows(rows: number, k: number, m: number, b: number, n: number, c: number, aStride: number): void;
   /** See kernels.wat: out[r, :] = x[r, :] + bias, C a multiple of 4. */
   biasAdd(x: number, bias: number, out: number, rows: number, c: number): void;
   /** See kernels.wat: out = dy · step(x) over n floats, n a multiple of 4. */

@@ -76,12 +76,13 @@
 
   ;; c[k, n] += sum over m of a_k[m] * b[m, n], for k < K, m < M, n < N, N a multiple of 16:
   ;; a product with few rows (a filter gradient with a handful of taps and channels) whose rows
-  ;; a_k start anywhere. rows holds the byte offset of each a_k (an i32 per row), b is row-major
-  ;; [M, N], c row-major [K, N] and already initialised. M goes in tiles of 256, so a tile of b
-  ;; stays in the L1 cache while every pair of rows passes over it; a pair keeps 2 x 16 sums in
-  ;; registers. With an odd K the last row runs alone.
+  ;; a_k start anywhere. rows holds the byte offset of each a_k (an i32 per row); consecutive
+  ;; elements of a row lie $AS bytes apart (4 for a dense row, 4*C for a channel of an NHWC grid).
+  ;; b is row-major [M, N], c row-major [K, N] and already initialised. M goes in tiles of 256, so
+  ;; a tile of b stays in the L1 cache while every pair of rows passes over it; a pair keeps
+  ;; 2 x 16 sums in registers. With an odd K the last row runs alone.
   (func (export "gemmRows")
-    (param $rows i32) (param $K i32) (param $M i32) (param $b i32) (param $N i32) (param $c i32)
+    (param $rows i32) (param $K i32) (param $M i32) (param $b i32) (param $N i32) (param $c i32) (param $AS i32)
     (local $m0 i32) (local $m1 i32) (local $n0 i32) (local $k i32) (local $m i32)
     (local $pa0 i32) (local $pa1 i32) (local $pb i32) (local $pc0 i32) (local $pc1 i32) (local $nb i32) (local $two i32)
     (local $x0 v128) (local $x1 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
@@ -102,10 +103,10 @@
           ;; two rows, or the last one twice (its second copy is not stored)
           (local.set $two (i32.lt_u (i32.add (local.get $k) (i32.const 1)) (local.get $K)))
           (local.set $pa0 (i32.add (i32.load (i32.add (local.get $rows) (i32.shl (local.get $k) (i32.const 2))))
-                                   (i32.shl (local.get $m0) (i32.const 2))))
+                                   (i32.mul (local.get $m0) (local.get $AS))))
           (local.set $pa1 (select
             (i32.add (i32.load (i32.add (local.get $rows) (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 2))))
-                     (i32.shl (local.get $m0) (i32.const 2)))
+                     (i32.mul (local.get $m0) (local.get $AS)))
             (local.get $pa0)
             (local.get $two)))
           (local.set $pc0 (i32.add (local.get $c)
@@ -138,8 +139,8 @@
             (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $x1) (local.get $b1))))
             (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $x1) (local.get $b2))))
             (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $x1) (local.get $b3))))
-            (local.set $pa0 (i32.add (local.get $pa0) (i32.const 4)))
-            (local.set $pa1 (i32.add (local.get $pa1) (i32.const 4)))
+            (local.set $pa0 (i32.add (local.get $pa0) (local.get $AS)))
+            (local.set $pa1 (i32.add (local.get $pa1) (local.get $AS)))
             (local.set $pb (i32.add (local.get $pb) (local.get $nb)))
             (local.set $m (i32.add (local.get $m) (i32.const 1)))
             (br $ml)))
@@ -248,5 +249,92 @@
       (v128.store offset=112 (local.get $p) (local.get $s7))
       (local.set $c (i32.add (local.get $c) (i32.const 16)))
       (br $cl)))
+  )
+
+  ;; A stride-1 convolution on a zero-padded NHWC grid: for each output row r in [r0, r1) and each
+  ;; cell x < OWP of it, out[r, x, n] = sum over taps t and channels c of
+  ;; g[cell + x + t, c] * w[t*C + c, n], where cell = (b*GH + oy)*GW is the grid cell of the row's
+  ;; first output (b = r / OH, oy = r mod OH) and tap t lies offs[t] bytes further on. g is
+  ;; [cells, C]; offs holds T i32 byte offsets; w is row-major [T*C, N], N a multiple of 16; out is
+  ;; [rows, OWP, N] with OWP even. The forward pass and the stride-1 input gradient both take this
+  ;; form (the latter on the padded dy with the flipped filter). Two cells by sixteen outputs are
+  ;; summed in eight registers; each weight vector loaded serves both cells. Cells past a row's
+  ;; outputs (when OWP exceeds them) read the grid's next cells and are discarded by the caller.
+  (func (export "convRows")
+    (param $g i32) (param $offs i32) (param $T i32) (param $C i32) (param $w i32) (param $N i32)
+    (param $out i32) (param $r0 i32) (param $r1 i32) (param $OH i32) (param $GH i32) (param $GW i32) (param $OWP i32)
+    (local $r i32) (local $b i32) (local $cx i32) (local $n0 i32) (local $t i32)
+    (local $cb i32) (local $nb i32) (local $parow i32) (local $porow i32) (local $pa i32) (local $po i32)
+    (local $pt i32) (local $pend i32) (local $pw i32)
+    (local $x0 v128) (local $x1 v128) (local $wv v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $nb (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $r (local.get $r0))
+    (block $rdone (loop $rl
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $r1)))
+      (local.set $b (i32.div_u (local.get $r) (local.get $OH)))
+      (local.set $parow (i32.add (local.get $g)
+        (i32.mul
+          (i32.mul
+            (i32.add (i32.mul (local.get $b) (local.get $GH)) (i32.sub (local.get $r) (i32.mul (local.get $b) (local.get $OH))))
+            (local.get $GW))
+          (local.get $cb))))
+      (local.set $porow (i32.add (local.get $out) (i32.mul (i32.mul (local.get $r) (local.get $OWP)) (local.get $nb))))
+      (local.set $cx (i32.const 0))
+      (block $xdone (loop $xl
+        (br_if $xdone (i32.ge_u (local.get $cx) (local.get $OWP)))
+        (local.set $pa (i32.add (local.get $parow) (i32.mul (local.get $cx) (local.get $cb))))
+        (local.set $po (i32.add (local.get $porow) (i32.mul (local.get $cx) (local.get $nb))))
+        (local.set $n0 (i32.const 0))
+        (block $ndone (loop $nl
+          (br_if $ndone (i32.ge_u (local.get $n0) (local.get $N)))
+          (local.set $c0 (v128.const i64x2 0 0)) (local.set $c1 (v128.const i64x2 0 0))
+          (local.set $c2 (v128.const i64x2 0 0)) (local.set $c3 (v128.const i64x2 0 0))
+          (local.set $c4 (v128.const i64x2 0 0)) (local.set $c5 (v128.const i64x2 0 0))
+          (local.set $c6 (v128.const i64x2 0 0)) (local.set $c7 (v128.const i64x2 0 0))
+          (local.set $pw (i32.add (local.get $w) (i32.shl (local.get $n0) (i32.const 2))))
+          (local.set $t (i32.const 0))
+          (block $tdone (loop $tl
+            (br_if $tdone (i32.ge_u (local.get $t) (local.get $T)))
+            (local.set $pt (i32.add (local.get $pa) (i32.load (i32.add (local.get $offs) (i32.shl (local.get $t) (i32.const 2))))))
+            (local.set $pend (i32.add (local.get $pt) (local.get $cb)))
+            (block $cdone (loop $cl
+              (br_if $cdone (i32.ge_u (local.get $pt) (local.get $pend)))
+              (local.set $x0 (v128.load32_splat (local.get $pt)))
+              (local.set $x1 (v128.load32_splat (i32.add (local.get $pt) (local.get $cb))))
+              (local.set $wv (v128.load offset=0 (local.get $pw)))
+              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $x0) (local.get $wv))))
+              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $x1) (local.get $wv))))
+              (local.set $wv (v128.load offset=16 (local.get $pw)))
+              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $x0) (local.get $wv))))
+              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $x1) (local.get $wv))))
+              (local.set $wv (v128.load offset=32 (local.get $pw)))
+              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $x0) (local.get $wv))))
+              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $x1) (local.get $wv))))
+              (local.set $wv (v128.load offset=48 (local.get $pw)))
+              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $x0) (local.get $wv))))
+              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $x1) (local.get $wv))))
+              (local.set $pt (i32.add (local.get $pt) (i32.const 4)))
+              (local.set $pw (i32.add (local.get $pw) (local.get $nb)))
+              (br $cl)))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $tl)))
+          (v128.store offset=0 (local.get $po) (local.get $c0))
+          (v128.store offset=16 (local.get $po) (local.get $c1))
+          (v128.store offset=32 (local.get $po) (local.get $c2))
+          (v128.store offset=48 (local.get $po) (local.get $c3))
+          (v128.store offset=0 (i32.add (local.get $po) (local.get $nb)) (local.get $c4))
+          (v128.store offset=16 (i32.add (local.get $po) (local.get $nb)) (local.get $c5))
+          (v128.store offset=32 (i32.add (local.get $po) (local.get $nb)) (local.get $c6))
+          (v128.store offset=48 (i32.add (local.get $po) (local.get $nb)) (local.get $c7))
+          (local.set $po (i32.add (local.get $po) (i32.const 64)))
+          (local.set $n0 (i32.add (local.get $n0) (i32.const 16)))
+          (br $nl)))
+        (local.set $cx (i32.add (local.get $cx) (i32.const 2)))
+        (br $xl)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
   )
 )

@@ -1,0 +1,166 @@
+/**
+ * Stride-1 convolutions on a zero-padded grid, split over threads (simd/parallel.ts): the forward
+ * `Conv2D` and the stride-1 `Conv2DBackpropInput` of the wasm training backend.
+ *
+ * The input (x, or dy for the input gradient) is copied, NHWC, into a grid of gh × gw cells per
+ * image with the padding as zeros. Output (oy, ox) of image b then meets filter tap (i, j) at grid
+ * cell (b·gh + oy + i)·gw + ox + j, so every tap is a fixed offset from the output's own cell and
+ * no im2col is needed. `convRows` of kernels.wat sums the taps for whole output rows; the rows are
+ * shared out between the threads.
+ */
+import { backend_util, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
+import { heapF32, nativeKernel, wasmBackendOf } from './common.js';
+import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
+
+/**
+ * Products smaller than this many multiply-adds stay on XNNPACK: below it, handing rows to another
+ * thread costs more than it saves (a batch-1 inference, say).
+ */
+export const GRID_CONV_MIN_MACS = 4_000_000;
+
+/** A stride-1 convolution's shape, in grid terms. */
+export interface GridConv {
+  batch: number;
+  /** The source tensor [batch, h, w, c] (NHWC). */
+  h: number;
+  w: number;
+  c: number;
+  /** Where source (0, 0) lies in the grid; negative values crop the source. */
+  top: number;
+  left: number;
+  /** Grid rows and columns per image: outH + fh − 1 and outW + fw − 1. */
+  gh: number;
+  gw: number;
+  fh: number;
+  fw: number;
+  outH: number;
+  outW: number;
+  /** Output channels; a multiple of 16. */
+  n: number;
+}
+
+/**
+ * Input channels below this stay on XNNPACK: with one channel (a grayscale first layer) each tap
+ * is a single multiply-add per output, the kernel's loops cost more than its arithmetic, and
+ * XNNPACK measured faster even against two threads.
+ */
+export const GRID_CONV_MIN_CHANNELS = 8;
+
+/** Whether the grid path takes this convolution: outputs in sixteens, enough channels, enough work to split. */
+export function gridConvApplies(g: GridConv): boolean {
+  const macs = g.batch * g.outH * g.outW * g.fh * g.fw * g.c * g.n;
+  return g.n % 16 === 0 && g.c >= GRID_CONV_MIN_CHANNELS && macs >= GRID_CONV_MIN_MACS;
+}
+
+/**
+ * Copies `src` ([batch, h, w, c]) into `grid` ([batch, gh, gw, c], which must be zero), source
+ * (y, x) going to grid (y + top, x + left). Source rows and columns outside the grid are dropped.
+ */
+export function fillNhwcGrid(src: Float32Array, grid: Float32Array, g: GridConv): void {
+  const { batch, h, w, c, top, left, gh, gw } = g;
+  const xLo = Math.max(0, -left);
+  const xHi = Math.min(w, gw - left);
+  if (xHi <= xLo) return;
+  for (let b = 0; b < batch; b++) {
+    for (let y = Math.max(0, -top); y < Math.min(h, gh - top); y++) {
+      const from = ((b * h + y) * w + xLo) * c;
+      grid.set(src.subarray(from, from + (xHi - xLo) * c), ((b * gh + y + top) * gw + xLo + left) * c);
+    }
+  }
+}
+
+/**
+ * out ([batch, outH, outW, n]) = the stride-1 convolution of `src` with `weights` ([fh·fw·c, n],
+ * row-major, tap-major: the layout of a [fh, fw, c, n] filter), on the grid `g` describes.
+ * Returns false, touching nothing, when the shared memory cannot hold the operands.
+ */
+export function gridConvolve(pk: ParallelKernels, src: Float32Array, weights: Float32Array, g: GridConv, out: Float32Array): boolean {
+  const { batch, c, gh, gw, fh, fw, outH, outW, n } = g;
+  const taps = fh * fw;
+  // Cells are computed in pairs, so a row of odd width computes one more cell. It reads at most one
+  // cell past the grid, hence the spare row of cells.
+  const owp = outW + (outW % 2);
+  const rows = batch * outH;
+  const cells = batch * gh * gw + gw;
+  const at = pk.reserve([cells * c, taps * c * n, taps, rows * owp * n]);
+  if (!at) return false;
+  const [gridAt, weightsAt, offsetsAt, outAt] = at as [number, number, number, number];
+  const f32 = pk.f32();
+  const grid = f32.subarray(gridAt / 4, gridAt / 4 + cells * c);
+  grid.fill(0);
+  fillNhwcGrid(src, grid, g);
+  f32.set(weights, weightsAt / 4);
+  const i32 = pk.i32();
+  for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) i32[offsetsAt / 4 + i * fw + j] = (i * gw + j) * c * 4;
+  pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, taps, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp]);
+  const result = pk.f32();
+  if (owp === outW) {
+    out.set(result.subarray(outAt / 4, outAt / 4 + rows * outW * n));
+  } else {
+    const rowFloats = outW * n;
+    for (let r = 0; r < rows; r++) {
+      const from = outAt / 4 + r * owp * n;
+      out.set(result.subarray(from, from + rowFloats), r * rowFloats);
+    }
+  }
+  return true;
+}
+
+/** Attributes tfjs-core passes to `Conv2D`. */
+interface Conv2DAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * `Conv2D` for the wasm backend: stride 1, dilation 1, NHWC, float32 with output channels in
+ * sixteens and enough work runs on the grid, split over threads; everything else goes to the
+ * native kernel (XNNPACK).
+ */
+export const conv2D: KernelFunc = ({ inputs, backend: given, attrs }) => {
+  const backend = wasmBackendOf(given, 'Conv2D');
+  const { x, filter } = inputs as NamedTensorInfoMap & { x: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as Conv2DAttrs;
+  const native = () => nativeKernel('Conv2D')({ inputs, backend, attrs: attrs as NamedAttrMap });
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || dataFormat === 'NCHW') return native();
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return native();
+  const g: GridConv = {
+    batch: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    gh: info.outHeight + info.filterHeight - 1,
+    gw: info.outWidth + info.filterWidth - 1,
+    fh: info.filterHeight,
+    fw: info.filterWidth,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    n: info.outChannels,
+  };
+  const pk = gridConvApplies(g) ? parallelKernels() : undefined;
+  if (!pk) return native();
+  const out = backend.makeOutput([...info.outShape], 'float32');
+  try {
+    if (gridConvolve(pk, heapF32(backend, x), heapF32(backend, filter), g, heapF32(backend, out))) return out;
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  }
+  backend.disposeData(out.dataId);
+  return native();
+};
