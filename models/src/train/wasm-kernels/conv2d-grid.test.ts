@@ -124,6 +124,65 @@ describe.each([2, 3])('the grid convolutions on %i threads (wasm)', (threads) =>
   });
 });
 
+/** a[M, K] · b[K, N] in float64, with a and b given in the layouts the transpose flags say. */
+function matMulF64(a: Float64Array, b: Float64Array, m: number, k: number, n: number, ta: boolean, tb: boolean): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ta ? p * m + i : i * k + p]! * b[tb ? j * k + p : p * n + j]!;
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+describe('BatchMatMul split over threads (wasm)', () => {
+  const [m, k, n] = [64, 300, 224];
+
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('transposeA %s, transposeB %s: a Dense-sized product', async (ta, tb) => {
+    await setTrainThreads(2);
+    const pk = parallelKernels()!;
+    const next = rng(ta ? (tb ? 1 : 2) : tb ? 3 : 4);
+    const a = randF32(m * k, next);
+    const b = randF32(k * n, next);
+    const before = pk.calls.convRows;
+    const got = runKernel(
+      'BatchMatMul',
+      { a: tf.tensor3d(Float32Array.from(a), ta ? [1, k, m] : [1, m, k]), b: tf.tensor3d(Float32Array.from(b), tb ? [1, n, k] : [1, k, n]) },
+      { transposeA: ta, transposeB: tb },
+    );
+    expect(pk.calls.convRows).toBe(before + 1);
+    expect(relErr(got, matMulF64(a, b, m, k, n, ta, tb))).toBeLessThan(TOL);
+  });
+
+  it('a batch of products, an odd M, or a small product goes to the native kernel', async () => {
+    await setTrainThreads(2);
+    const pk = parallelKernels()!;
+    const before = pk.calls.convRows;
+    const next = rng(5);
+    for (const [batch, mm, kk, nn] of [
+      [2, 64, 300, 224],
+      [1, 63, 300, 224],
+      [1, 64, 30, 224],
+    ] as const) {
+      const a = randF32(batch * mm * kk, next);
+      const b = randF32(batch * kk * nn, next);
+      const got = runKernel(
+        'BatchMatMul',
+        { a: tf.tensor3d(Float32Array.from(a), [batch, mm, kk]), b: tf.tensor3d(Float32Array.from(b), [batch, kk, nn]) },
+        { transposeA: false, transposeB: false },
+      );
+      expect(relErr(got.subarray(0, mm * nn), matMulF64(a, b, mm, kk, nn, false, false))).toBeLessThan(TOL);
+    }
+    expect(pk.calls.convRows).toBe(before);
+  });
+});
+
 describe('below the thresholds, and on one thread', () => {
   it('small products and one-channel inputs keep the single-threaded paths', async () => {
     await setTrainThreads(2);
