@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorData } from '../datasets/types.js';
 import { ModelsError } from '../errors.js';
 import { argmax } from '../evaluate/metrics.js';
+import { adamOptimizer } from './wasm-kernels/adam.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -89,7 +90,7 @@ export function lossAndAccuracy(probs: Float32Array, y: Int32Array, k: number): 
 
 /** Trains `model` in place (it must not be compiled yet). Throws `TRAINING_DIVERGED` on a NaN loss. */
 export async function trainModel(model: LayersModel, data: TensorData, numClasses: number, options: TrainOptions): Promise<TrainResult> {
-  const optimizer = tf.train.adam(options.learningRate);
+  const optimizer = adamOptimizer(options.learningRate);
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const batchesPerEpoch = Math.ceil(data.y.length / options.batchSize);
   const totalSteps = options.epochs * batchesPerEpoch;

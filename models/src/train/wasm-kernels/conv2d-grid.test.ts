@@ -153,7 +153,10 @@ describe('BatchMatMul split over threads (wasm)', () => {
     const before = pk.calls.convRows;
     const got = runKernel(
       'BatchMatMul',
-      { a: tf.tensor3d(Float32Array.from(a), ta ? [1, k, m] : [1, m, k]), b: tf.tensor3d(Float32Array.from(b), tb ? [1, n, k] : [1, k, n]) },
+      {
+        a: tf.tensor3d(Float32Array.from(a), ta ? [1, k, m] : [1, m, k]),
+        b: tf.tensor3d(Float32Array.from(b), tb ? [1, n, k] : [1, k, n]),
+      },
       { transposeA: ta, transposeB: tb },
     );
     expect(pk.calls.convRows).toBe(before + 1);

@@ -159,6 +159,7 @@ describe('registerWasmTrainingKernels', () => {
       'Sum',
       'Add',
       'EdgeloopReluGrad',
+      'EdgeloopAdamUpdate',
     ]);
     const funcs = names.map((n) => tf.getKernel(n, 'wasm')!.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(names);

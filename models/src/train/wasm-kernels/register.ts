@@ -65,6 +65,7 @@
  */
 
 import { getKernel, getKernelsForBackend, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { ADAM_UPDATE, adamUpdate } from './adam.js';
 import { batchMatMul } from './batch-mat-mul.js';
 import { BACKEND, nativeKernels } from './common.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
@@ -79,7 +80,7 @@ import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 interface ProvidedKernel {
   config: KernelConfig;
   /** Why this module provides it (for the record; not used at runtime). */
-  reason: 'missing' | 'native-kernel-wrong' | 'native-kernel-slow';
+  reason: 'missing' | 'native-kernel-wrong' | 'native-kernel-slow' | 'fused';
 }
 
 const PROVIDED: readonly ProvidedKernel[] = [
@@ -135,6 +136,10 @@ const PROVIDED: readonly ProvidedKernel[] = [
     config: { kernelName: RELU_GRAD, backendName: BACKEND, kernelFunc: reluGrad },
     reason: 'missing',
   },
+  {
+    config: { kernelName: ADAM_UPDATE, backendName: BACKEND, kernelFunc: adamUpdate },
+    reason: 'fused',
+  },
 ];
 
 /**
@@ -158,7 +163,10 @@ const PROVIDED: readonly ProvidedKernel[] = [
  *    gradient); ours sums them in one pass and delegates every other reduction;
  *  - `Add`: a bias over the last axis runs in SIMD (simd/kernels.wat); every other Add is native;
  *  - `EdgeloopReluGrad`: ours, with the Relu gradient replaced to use it on wasm (one pass
- *    instead of Step, Cast and Multiply).
+ *    instead of Step, Cast and Multiply);
+ *  - `Conv2D`: stride 1 with outputs in sixteens runs on a padded grid, split over threads
+ *    (conv2d-grid.ts); the rest is native;
+ *  - `EdgeloopAdamUpdate`: ours, one Adam step of a variable in one pass (adam.ts).
  * The gradient kernels are checked against float64 finite differences, and the
  * others element by element against tfjs's own results, in
  * wasm-kernels/kernels.test.ts. This module's kernels also replace any

@@ -18,6 +18,25 @@ export interface SimdKernels {
   biasAdd(x: number, bias: number, out: number, rows: number, c: number): void;
   /** See kernels.wat: out = dy · step(x) over n floats, n a multiple of 4. */
   reluGrad(dy: number, x: number, out: number, n: number): void;
+  /** See kernels.wat: one Adam step over n floats into fresh buffers, bit for bit as tfjs's AdamOptimizer. */
+  adamUpdate(
+    value: number,
+    m: number,
+    v: number,
+    g: number,
+    outValue: number,
+    outM: number,
+    outV: number,
+    n: number,
+    b1: number,
+    oneMinusB1: number,
+    b2: number,
+    oneMinusB2: number,
+    oneMinusAccB1: number,
+    oneMinusAccB2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
   /** See kernels.wat: float64 column sums of a [rows, C] float32 matrix, C a multiple of 16. */
   sumColumns(x: number, sums: number, rows: number, c: number): void;
 }

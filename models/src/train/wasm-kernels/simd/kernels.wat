@@ -337,4 +337,76 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rl)))
   )
+
+  ;; One Adam step for n floats, the float32 operations in the order tfjs's AdamOptimizer runs them
+  ;; as separate kernels, so the result is the same to the bit:
+  ;;   m' = m*b1 + g*(1-b1)        v' = v*b2 + (g*g)*(1-b2)
+  ;;   value' = ((m' / (1-b1^t)) / (sqrt(v' / (1-b2^t)) + eps)) * (-lr) + value
+  ;; The constants come computed and rounded to float32 as tfjs rounds them. Outputs go to fresh
+  ;; buffers (nothing is updated in place). Four at a time, then one at a time for the rest.
+  (func (export "adamUpdate")
+    (param $value i32) (param $m i32) (param $v i32) (param $g i32)
+    (param $outValue i32) (param $outM i32) (param $outV i32) (param $n i32)
+    (param $b1 f32) (param $omb1 f32) (param $b2 f32) (param $omb2 f32)
+    (param $omab1 f32) (param $omab2 f32) (param $eps f32) (param $negLr f32)
+    (local $i i32) (local $end4 i32) (local $o i32)
+    (local $vb1 v128) (local $vomb1 v128) (local $vb2 v128) (local $vomb2 v128)
+    (local $vomab1 v128) (local $vomab2 v128) (local $veps v128) (local $vlr v128)
+    (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $vb1 (f32x4.splat (local.get $b1)))
+    (local.set $vomb1 (f32x4.splat (local.get $omb1)))
+    (local.set $vb2 (f32x4.splat (local.get $b2)))
+    (local.set $vomb2 (f32x4.splat (local.get $omb2)))
+    (local.set $vomab1 (f32x4.splat (local.get $omab1)))
+    (local.set $vomab2 (f32x4.splat (local.get $omab2)))
+    (local.set $veps (f32x4.splat (local.get $eps)))
+    (local.set $vlr (f32x4.splat (local.get $negLr)))
+    (local.set $end4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $i (i32.const 0))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end4)))
+      (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+      (local.set $gv (v128.load (i32.add (local.get $g) (local.get $o))))
+      (local.set $mv (f32x4.add
+        (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $o))) (local.get $vb1))
+        (f32x4.mul (local.get $gv) (local.get $vomb1))))
+      (local.set $vv (f32x4.add
+        (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $o))) (local.get $vb2))
+        (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $vomb2))))
+      (v128.store (i32.add (local.get $outM) (local.get $o)) (local.get $mv))
+      (v128.store (i32.add (local.get $outV) (local.get $o)) (local.get $vv))
+      (v128.store (i32.add (local.get $outValue) (local.get $o))
+        (f32x4.add
+          (f32x4.mul
+            (f32x4.div
+              (f32x4.div (local.get $mv) (local.get $vomab1))
+              (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $vomab2))) (local.get $veps)))
+            (local.get $vlr))
+          (v128.load (i32.add (local.get $value) (local.get $o)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l)))
+    (block $tdone (loop $tl
+      (br_if $tdone (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+      (local.set $gs (f32.load (i32.add (local.get $g) (local.get $o))))
+      (local.set $ms (f32.add
+        (f32.mul (f32.load (i32.add (local.get $m) (local.get $o))) (local.get $b1))
+        (f32.mul (local.get $gs) (local.get $omb1))))
+      (local.set $vs (f32.add
+        (f32.mul (f32.load (i32.add (local.get $v) (local.get $o))) (local.get $b2))
+        (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $omb2))))
+      (f32.store (i32.add (local.get $outM) (local.get $o)) (local.get $ms))
+      (f32.store (i32.add (local.get $outV) (local.get $o)) (local.get $vs))
+      (f32.store (i32.add (local.get $outValue) (local.get $o))
+        (f32.add
+          (f32.mul
+            (f32.div
+              (f32.div (local.get $ms) (local.get $omab1))
+              (f32.add (f32.sqrt (f32.div (local.get $vs) (local.get $omab2))) (local.get $eps)))
+            (local.get $negLr))
+          (f32.load (i32.add (local.get $value) (local.get $o)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $tl)))
+  )
 )
