@@ -128,7 +128,7 @@ export function rowStarts(info: backend_util.Conv2DInfo, { gw, rowLength }: Grid
  * The operands of the SIMD paths: as {@link fillGrids}, but with x on an NHWC grid (rowLength cells
  * of inC floats), which takes one copy per input row instead of a scatter per value. Row
  * (i, j, c) of patchesT then starts at float (i·gw + j)·inC + c and steps by inC floats
- * ({@link nhwcRowStarts}). `grid` and `dyGrid` must be zero.
+ * ({@link nhwcRowStarts}). Every float of `grid` and `dyGrid` is written (zeros where no value goes).
  */
 export function fillNhwcGrids(
   x: Float32Array,
@@ -136,29 +136,39 @@ export function fillNhwcGrids(
   grid: Float32Array,
   dyGrid: Float32Array,
   info: backend_util.Conv2DInfo,
-  { gw }: GridLayout,
+  { gw, mp }: GridLayout,
 ): void {
   const gh = info.outHeight + info.filterHeight - 1;
+  const { inChannels: c, outChannels: n, outWidth, outHeight } = info;
   fillNhwcGrid(x, grid, {
     batch: info.batchSize,
     h: info.inHeight,
     w: info.inWidth,
-    c: info.inChannels,
+    c,
     top: info.padInfo.top,
     left: info.padInfo.left,
     gh,
     gw,
     fh: info.filterHeight,
     fw: info.filterWidth,
-    outH: info.outHeight,
-    outW: info.outWidth,
-    n: info.outChannels,
+    outH: outHeight,
+    outW: outWidth,
+    n,
   });
-  const dyRow = info.outWidth * info.outChannels;
+  grid.fill(0, mp * c);
+  // dy in the top-left outH × outW corner of each image's gh × gw cells, zeros elsewhere.
+  const dyRow = outWidth * n;
+  const gridRow = gw * n;
   for (let b = 0; b < info.batchSize; b++) {
-    for (let oy = 0; oy < info.outHeight; oy++) {
-      const from = (b * info.outHeight + oy) * dyRow;
-      dyGrid.set(dy.subarray(from, from + dyRow), (b * gh + oy) * gw * info.outChannels);
+    for (let gy = 0; gy < gh; gy++) {
+      const at = (b * gh + gy) * gridRow;
+      if (gy >= outHeight) {
+        dyGrid.fill(0, at, at + gridRow);
+        continue;
+      }
+      const from = (b * outHeight + gy) * dyRow;
+      dyGrid.set(dy.subarray(from, from + dyRow), at);
+      dyGrid.fill(0, at + dyRow, at + gridRow);
     }
   }
 }
@@ -195,8 +205,6 @@ function filterGradSimd(
     // Views after every allocation: a malloc may grow (and detach) the heap.
     const gridView = heapF32(backend, grid);
     const dyGridView = heapF32(backend, dyGrid);
-    gridView.fill(0);
-    dyGridView.fill(0);
     fillNhwcGrids(heapF32(backend, x), heapF32(backend, dy), gridView, dyGridView, info, layout);
     const rowView = backend.typedArrayFromHeap(rows) as Int32Array;
     nhwcRowStarts(info, layout).forEach((start, r) => {
@@ -240,8 +248,6 @@ function filterGradParallel(
   const f32 = pk.f32();
   const grid = f32.subarray(gridAt / 4, gridAt / 4 + c * layout.rowLength);
   const dyGrid = f32.subarray(dyGridAt / 4, dyGridAt / 4 + layout.mp * n);
-  grid.fill(0);
-  dyGrid.fill(0);
   fillNhwcGrids(x, dy, grid, dyGrid, info, layout);
   f32.fill(0, partialsAt / 4, partialsAt / 4 + k * n * parts);
   const starts = nhwcRowStarts(info, layout);

@@ -53,18 +53,31 @@ export function gridConvApplies(g: GridConv): boolean {
 }
 
 /**
- * Copies `src` ([batch, h, w, c]) into `grid` ([batch, gh, gw, c], which must be zero), source
- * (y, x) going to grid (y + top, x + left). Source rows and columns outside the grid are dropped.
+ * Writes every cell of `grid` ([batch, gh, gw, c]): source (y, x) of `src` ([batch, h, w, c]) goes
+ * to grid (y + top, x + left), and every other cell is zero. Source rows and columns outside the
+ * grid are dropped. One pass, row by row: a copy where the source lies, zeros around it (zeroing the
+ * whole grid first would write most of it twice).
  */
 export function fillNhwcGrid(src: Float32Array, grid: Float32Array, g: GridConv): void {
   const { batch, h, w, c, top, left, gh, gw } = g;
   const xLo = Math.max(0, -left);
-  const xHi = Math.min(w, gw - left);
-  if (xHi <= xLo) return;
+  const xHi = Math.max(xLo, Math.min(w, gw - left));
+  const rowFloats = gw * c;
+  // Floats of a grid row before and after the copied span.
+  const before = (xLo + left) * c;
+  const after = before + (xHi - xLo) * c;
   for (let b = 0; b < batch; b++) {
-    for (let y = Math.max(0, -top); y < Math.min(h, gh - top); y++) {
+    for (let gy = 0; gy < gh; gy++) {
+      const at = (b * gh + gy) * rowFloats;
+      const y = gy - top;
+      if (y < 0 || y >= h || xHi === xLo) {
+        grid.fill(0, at, at + rowFloats);
+        continue;
+      }
+      if (before > 0) grid.fill(0, at, at + before);
       const from = ((b * h + y) * w + xLo) * c;
-      grid.set(src.subarray(from, from + (xHi - xLo) * c), ((b * gh + y + top) * gw + xLo + left) * c);
+      grid.set(src.subarray(from, from + (xHi - xLo) * c), at + before);
+      if (after < rowFloats) grid.fill(0, at + after, at + rowFloats);
     }
   }
 }
@@ -87,8 +100,8 @@ export function gridConvolve(pk: ParallelKernels, src: Float32Array, weights: Fl
   const [gridAt, weightsAt, offsetsAt, outAt] = at as [number, number, number, number];
   const f32 = pk.f32();
   const grid = f32.subarray(gridAt / 4, gridAt / 4 + cells * c);
-  grid.fill(0);
   fillNhwcGrid(src, grid, g);
+  grid.fill(0, batch * gh * gw * c);
   f32.set(weights, weightsAt / 4);
   const i32 = pk.i32();
   for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) i32[offsetsAt / 4 + i * fw + j] = (i * gw + j) * c * 4;
