@@ -32,9 +32,11 @@ function pytorch(threads: number): Record<string, unknown> {
   return { available: false, reason };
 }
 
-const tfjs = (backend: string, n: number) => {
-  console.error(`bench:train: ${backend}, ${n} steps of ${batch}...`);
-  return runWorker('models/bench/train-worker.ts', [backend, String(n), String(batch)]);
+const tfjs = (backend: string, n: number, env: NodeJS.ProcessEnv = {}) => {
+  console.error(
+    `bench:train: ${backend}${env.EDGELOOP_TRAIN_THREADS ? ` (${env.EDGELOOP_TRAIN_THREADS} thread)` : ''}, ${n} steps of ${batch}...`,
+  );
+  return runWorker('models/bench/train-worker.ts', [backend, String(n), String(batch)], undefined, env);
 };
 
 for (const backend of ['tensorflow-gpu', 'tensorflow']) results[backend] = tfjs(backend, steps);
@@ -67,7 +69,9 @@ results.wasm = medianRun(wasmRuns);
 // The cpu backend is ~50x slower: fewer steps keep the run short without changing images/s.
 results.cpu = tfjs('cpu', Math.max(2, Math.round(steps / 10)));
 results['pytorch-cpu'] = medianRun(torchRuns);
-// One thread: tfjs-wasm runs single-threaded in Node.
+// One thread on each side: tfjs-wasm with our kernels' worker threads off (EDGELOOP_TRAIN_THREADS=1;
+// tfjs's own kernels run on one thread in Node), and PyTorch limited to one.
+results['wasm-1thread'] = tfjs('wasm', steps, { EDGELOOP_TRAIN_THREADS: '1' });
 results['pytorch-cpu-1thread'] = pytorch(1);
 
 let full: Record<string, unknown> | undefined;
@@ -81,7 +85,8 @@ const ratios = {
   wasm_vs_cpu: ratio(ips('wasm'), ips('cpu')),
   // The median of the pairs' own ratios (see above); each pair is in `pairs`.
   wasm_vs_pytorch: pairRatios.length > 0 ? median(pairRatios) : null,
-  wasm_vs_pytorch_1thread: ratio(ips('wasm'), ips('pytorch-cpu-1thread')),
+  wasm_vs_pytorch_1thread: ratio(ips('wasm-1thread'), ips('pytorch-cpu-1thread')),
+  wasm_threads_vs_1thread: ratio(ips('wasm'), ips('wasm-1thread')),
 };
 printTable(
   `MNIST CNN training throughput (batch ${batch})`,
@@ -98,7 +103,12 @@ printTable('Ratios (goal: wasm/cpu ≥ 50, wasm/pytorch ≥ 0.5)', [
     value: ratios.wasm_vs_pytorch?.toFixed(2) ?? '-',
     note: `median of ${pairRatios.length} adjacent pairs: ${pairRatios.map((r) => r.toFixed(2)).join(', ')}`,
   },
-  { ratio: 'wasm / pytorch-cpu, 1 thread', value: ratios.wasm_vs_pytorch_1thread?.toFixed(2) ?? '-' },
+  { ratio: 'wasm / pytorch-cpu, 1 thread each', value: ratios.wasm_vs_pytorch_1thread?.toFixed(2) ?? '-', note: '' },
+  {
+    ratio: 'wasm, all threads / 1 thread',
+    value: ratios.wasm_threads_vs_1thread?.toFixed(2) ?? '-',
+    note: `${(results.wasm?.details as Record<string, unknown> | undefined)?.wasmKernelThreads ?? '?'} threads for our convolutions`,
+  },
 ]);
 if (full) {
   printTable('Full MNIST run (goal: ≥ 97% test accuracy in < 120 s)', [

@@ -44,10 +44,12 @@ export function convDims(g: ConvGeometry): ConvDims {
   return { outH, outW, padTop: Math.floor(padH / 2), padLeft: Math.floor(padW / 2) };
 }
 
-/** y[b,oy,ox,o] = sum_{i,j,c} x[b, oy*s+i-padTop, ox*s+j-padLeft, c] * w[i,j,c,o]. */
-export function conv2dF64(x: ArrayLike<number>, w: ArrayLike<number>, g: ConvGeometry): Float64Array {
+/**
+ * Calls visit(yo, xo, wo) once for every output position, in-bounds filter tap and input channel of
+ * the convolution: there, x[xo] meets w[wo + o] to add to y[yo + o] for every output channel o.
+ */
+function forEachTap(g: ConvGeometry, visit: (yo: number, xo: number, wo: number) => void): void {
   const { outH, outW, padTop, padLeft } = convDims(g);
-  const y = new Float64Array(g.batch * outH * outW * g.outC);
   for (let b = 0; b < g.batch; b++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
@@ -59,16 +61,22 @@ export function conv2dF64(x: ArrayLike<number>, w: ArrayLike<number>, g: ConvGeo
             const ix = ox * g.strideW + j - padLeft;
             if (ix < 0 || ix >= g.inW) continue;
             const xo = ((b * g.inH + iy) * g.inW + ix) * g.inC;
-            for (let c = 0; c < g.inC; c++) {
-              const xv = x[xo + c]!;
-              const wo = ((i * g.fw + j) * g.inC + c) * g.outC;
-              for (let o = 0; o < g.outC; o++) y[yo + o]! += xv * w[wo + o]!;
-            }
+            for (let c = 0; c < g.inC; c++) visit(yo, xo + c, ((i * g.fw + j) * g.inC + c) * g.outC);
           }
         }
       }
     }
   }
+}
+
+/** y[b,oy,ox,o] = sum_{i,j,c} x[b, oy*s+i-padTop, ox*s+j-padLeft, c] * w[i,j,c,o]. */
+export function conv2dF64(x: ArrayLike<number>, w: ArrayLike<number>, g: ConvGeometry): Float64Array {
+  const { outH, outW } = convDims(g);
+  const y = new Float64Array(g.batch * outH * outW * g.outC);
+  forEachTap(g, (yo, xo, wo) => {
+    const xv = x[xo]!;
+    for (let o = 0; o < g.outC; o++) y[yo + o]! += xv * w[wo + o]!;
+  });
   return y;
 }
 
@@ -83,34 +91,17 @@ export function conv2dBackpropF64(
   dy: ArrayLike<number>,
   g: ConvGeometry,
 ): { dx: Float64Array; dw: Float64Array } {
-  const { outH, outW, padTop, padLeft } = convDims(g);
   const dx = new Float64Array(g.batch * g.inH * g.inW * g.inC);
   const dw = new Float64Array(g.fh * g.fw * g.inC * g.outC);
-  for (let b = 0; b < g.batch; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        const yo = ((b * outH + oy) * outW + ox) * g.outC;
-        for (let i = 0; i < g.fh; i++) {
-          const iy = oy * g.strideH + i - padTop;
-          if (iy < 0 || iy >= g.inH) continue;
-          for (let j = 0; j < g.fw; j++) {
-            const ix = ox * g.strideW + j - padLeft;
-            if (ix < 0 || ix >= g.inW) continue;
-            const xo = ((b * g.inH + iy) * g.inW + ix) * g.inC;
-            for (let c = 0; c < g.inC; c++) {
-              const wo = ((i * g.fw + j) * g.inC + c) * g.outC;
-              let sx = 0;
-              for (let o = 0; o < g.outC; o++) {
-                sx += dy[yo + o]! * w[wo + o]!;
-                dw[wo + o]! += dy[yo + o]! * x[xo + c]!;
-              }
-              dx[xo + c]! += sx;
-            }
-          }
-        }
-      }
+  forEachTap(g, (yo, xo, wo) => {
+    const xv = x[xo]!;
+    let sx = 0;
+    for (let o = 0; o < g.outC; o++) {
+      sx += dy[yo + o]! * w[wo + o]!;
+      dw[wo + o]! += dy[yo + o]! * xv;
     }
-  }
+    dx[xo]! += sx;
+  });
   return { dx, dw };
 }
 

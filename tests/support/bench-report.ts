@@ -32,9 +32,10 @@ export function writeResults(name: string, data: object): string {
 }
 
 /** Runs a TypeScript worker in its own process (one tfjs backend per process) and parses its last JSON line. */
-export function runWorker(script: string, args: string[], timeoutMs = 600_000): Record<string, unknown> {
+export function runWorker(script: string, args: string[], timeoutMs = 600_000, env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
   const out = execFileSync(process.execPath, ['--conditions=@edgeloop/source', '--import', 'tsx', join(ROOT, script), ...args], {
     encoding: 'utf8',
+    env: { ...process.env, ...env },
     timeout: timeoutMs,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallCnn } from '../../../test/small-cnn.js';
 import { randF32, rng } from '../../../test/wasm-reference.js';
 import { selectBackend } from '../backend.js';
 import { FusedAdamOptimizer, fusedAdamAvailable } from './adam.js';
@@ -18,23 +19,7 @@ afterAll(async () => {
 });
 
 /** A small model with variables of 3×3×2×5 (90), 5, 7×7×5×3 (735) and 3 floats. */
-function model(): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [7, 7, 2],
-        filters: 5,
-        kernelSize: 3,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
-        biasInitializer: tf.initializers.randomUniform({ seed: 5 }),
-      }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
-    ],
-  });
-}
+const model = () => smallCnn({ inputShape: [7, 7, 2], filters: 5, classes: 3, seeds: { kernel: 4, bias: 5, dense: 6 } });
 
 /** Trains a fresh model for `steps` steps with `optimizer`, changing its learning rate each step. */
 async function train(optimizer: tf.AdamOptimizer, steps: number) {

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallCnn } from '../../../test/small-cnn.js';
 import {
   type ConvGeometry,
   conv2dBackpropF64,
@@ -216,20 +217,7 @@ describe('below the thresholds, and on one thread', () => {
   it('a CNN trains step for step the same on one thread and on two', async () => {
     const losses = async (threads: number) => {
       await setTrainThreads(threads);
-      const model = tf.sequential({
-        layers: [
-          tf.layers.conv2d({
-            inputShape: [14, 14, 16],
-            filters: 32,
-            kernelSize: 3,
-            padding: 'same',
-            activation: 'relu',
-            kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
-          }),
-          tf.layers.flatten(),
-          tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-        ],
-      });
+      const model = smallCnn({ inputShape: [14, 14, 16], filters: 32, classes: 4, seeds: { kernel: 1, dense: 2 } });
       model.compile({ optimizer: tf.train.sgd(0.05), loss: 'categoricalCrossentropy' });
       const next = rng(9);
       const x = tf.tensor4d(Float32Array.from(randF32(16 * 14 * 14 * 16, next)), [16, 14, 14, 16]);
