@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
-import { spawnLocalTrainer } from './local-trainer.js';
+import { localTrainerThreads, spawnLocalTrainer } from './local-trainer.js';
 
 /** True while a process with this id exists. */
 function alive(pid: number): boolean {
@@ -18,6 +19,16 @@ function alive(pid: number): boolean {
 // while the hub starts.
 const HUB = 'http://127.0.0.1:9';
 
+describe('localTrainerThreads', () => {
+  it('leaves one core to the hub unless the operator says otherwise', () => {
+    expect(localTrainerThreads({}, 2)).toBe('1');
+    expect(localTrainerThreads({}, 8)).toBe('7');
+    expect(localTrainerThreads({}, 1)).toBe('1');
+    expect(localTrainerThreads({ EDGELOOP_TRAIN_THREADS: '2' }, 2)).toBe('2');
+    expect(localTrainerThreads({ EDGELOOP_TRAIN_THREADS: '' }, 4)).toBe('3');
+  });
+});
+
 describe('spawnLocalTrainer', () => {
   it('stop() resolves only after the worker has exited', async () => {
     const trainer = spawnLocalTrainer(HUB, 'token', createLogger('silent'));
@@ -25,6 +36,9 @@ describe('spawnLocalTrainer', () => {
     await sleep(4_000);
     const pid = trainer.pid!;
     expect(alive(pid)).toBe(true);
+    // The worker got its thread count (Linux shows a process's environment in /proc).
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain(`EDGELOOP_TRAIN_THREADS=${localTrainerThreads()}`);
     await trainer.stop();
     expect(alive(pid)).toBe(false);
     expect(trainer.pid).toBeUndefined();

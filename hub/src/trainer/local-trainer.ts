@@ -4,6 +4,7 @@
  * calls this (side effects start only there).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 
@@ -17,6 +18,15 @@ export interface LocalTrainer {
   stop(graceMs?: number): Promise<void>;
   /** The running worker's process id (undefined between a crash and its restart). */
   readonly pid: number | undefined;
+}
+
+/**
+ * The local trainer's EDGELOOP_TRAIN_THREADS: the operator's value when set, otherwise one core
+ * fewer than the machine has (at least one), so that training on the hub's own machine leaves a
+ * core to the hub's broker and ingest. A trainer worker on a machine of its own uses every core.
+ */
+export function localTrainerThreads(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): string {
+  return env.EDGELOOP_TRAIN_THREADS || String(Math.max(1, cores - 1));
 }
 
 /** How long a stopping worker may take to exit before it is killed. */
@@ -35,7 +45,7 @@ export function spawnLocalTrainer(hubUrl: string, token: string, log: Logger): L
   const start = () => {
     const startedAt = Date.now();
     child = spawn(process.execPath, [...process.execArgv, ...loader, cli, '--hub', hubUrl, '--name', 'local-trainer'], {
-      env: { ...process.env, EDGELOOP_TRAINER_TOKEN: token },
+      env: { ...process.env, EDGELOOP_TRAINER_TOKEN: token, EDGELOOP_TRAIN_THREADS: localTrainerThreads() },
       // The IPC channel closes when the hub dies, however it dies: the worker then stops.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
