@@ -8,38 +8,9 @@
  */
 import { getKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BACKEND, heapF32, nativeKernel, wasmBackendOf } from './common.js';
-import { GRID_CONV_MIN_CHANNELS, GRID_CONV_MIN_MACS } from './conv2d-grid.js';
+import { BACKEND, filledOutput, heapF32, nativeKernel, wasmBackendOf } from './common.js';
+import { GRID_CONV_MIN_CHANNELS, GRID_CONV_MIN_MACS, type GridConv, gridConvolve } from './conv2d-grid.js';
 import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
-
-/**
- * out[M, N] = a[M, K] · b[K, N] by `convRows`, split over threads: a's rows are the cells of a
- * grid two cells wide with one tap, b the filter. M even, N a multiple of 16. False, touching
- * nothing, when the shared memory cannot hold the operands.
- */
-export function matMulParallel(
-  pk: ParallelKernels,
-  a: Float32Array,
-  b: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-  out: Float32Array,
-): boolean {
-  const rows = m / 2;
-  // Two spare cells: the grid convolution's layout keeps one row of cells past the end.
-  const at = pk.reserve([(m + 2) * k, k * n, 1, m * n]);
-  if (!at) return false;
-  const [aAt, bAt, offsetAt, outAt] = at as [number, number, number, number];
-  const f32 = pk.f32();
-  f32.set(a, aAt / 4);
-  f32.fill(0, aAt / 4 + m * k, aAt / 4 + (m + 2) * k);
-  f32.set(b, bAt / 4);
-  pk.i32()[offsetAt / 4] = 0;
-  pk.split('convRows', rows, (r0, r1) => [aAt, offsetAt, 1, k, bAt, n, outAt, r0, r1, rows, rows, 2, 2]);
-  out.set(pk.f32().subarray(outAt / 4, outAt / 4 + m * n));
-  return true;
-}
 
 /** The shared kernels, when this product (batch 1, after any transposes) is worth splitting. */
 function parallelFor(a: TensorInfo, b: TensorInfo): ParallelKernels | undefined {
@@ -51,21 +22,21 @@ function parallelFor(a: TensorInfo, b: TensorInfo): ParallelKernels | undefined 
   return parallelKernels();
 }
 
-/** The product of a and b (no transposes) split over threads, or undefined where it does not apply. */
+/**
+ * The product of a and b (no transposes) split over threads, or undefined where it does not apply:
+ * out[M, N] = a[M, K] · b[K, N] is a grid convolution (conv2d-grid.ts) with one tap, on a grid two
+ * cells wide whose cells are a's rows, b being the filter.
+ */
 function splitProduct(backend: BackendWasm, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
   const pk = parallelFor(a, b);
   if (!pk) return undefined;
   const [m, k] = a.shape.slice(-2) as [number, number];
   const n = b.shape.at(-1)!;
-  const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
-  try {
-    if (matMulParallel(pk, heapF32(backend, a), heapF32(backend, b), m, k, n, heapF32(backend, out))) return out;
-  } catch (error) {
-    backend.disposeData(out.dataId);
-    throw error;
-  }
-  backend.disposeData(out.dataId);
-  return undefined;
+  const rows = m / 2;
+  const grid: GridConv = { batch: 1, h: rows, w: 2, c: k, top: 0, left: 0, gh: rows, gw: 2, fh: 1, fw: 1, outH: rows, outW: 2, n };
+  return filledOutput(backend, [...a.shape.slice(0, -2), m, n], (out) =>
+    gridConvolve(pk, heapF32(backend, a), heapF32(backend, b), grid, out),
+  );
 }
 
 interface BatchMatMulAttrs {

@@ -46,3 +46,19 @@ export function heapF32(backend: BackendWasm, t: TensorInfo): Float32Array {
   // detach) the wasm memory buffer.
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
+
+/**
+ * A fresh float32 output of `shape`, filled by `fill` (given its heap view, taken after the
+ * allocation). Undefined, with the output freed, when `fill` returns false (its path does not
+ * apply after all); freed and rethrown when `fill` throws.
+ */
+export function filledOutput(backend: BackendWasm, shape: readonly number[], fill: (out: Float32Array) => boolean): TensorInfo | undefined {
+  const out = backend.makeOutput([...shape], 'float32');
+  let filled = false;
+  try {
+    filled = fill(heapF32(backend, out));
+  } finally {
+    if (!filled) backend.disposeData(out.dataId);
+  }
+  return filled ? out : undefined;
+}

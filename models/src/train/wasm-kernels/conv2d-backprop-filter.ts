@@ -1,8 +1,8 @@
 /** `Conv2DBackpropFilter` for wasm: dW = patchesᵀ · dy, by our SIMD kernel (stride 1, outC in sixteens) or XNNPACK. */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, heapF32, wasmBackendOf } from './common.js';
-import { fillNhwcGrid, GRID_CONV_MIN_MACS } from './conv2d-grid.js';
+import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, filledOutput, heapF32, wasmBackendOf } from './common.js';
+import { fillNhwcGrid, forwardGrid, GRID_CONV_MIN_MACS } from './conv2d-grid.js';
 import { type SimdKernels, simdKernels } from './simd/index.js';
 import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
 
@@ -88,7 +88,7 @@ export function fillGrids(
   info: backend_util.Conv2DInfo,
   { gw, rowLength }: GridLayout,
 ): void {
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, outChannels: n, filterHeight } = info;
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, filterHeight } = info;
   const gh = outHeight + filterHeight - 1;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
@@ -106,21 +106,25 @@ export function fillGrids(
       }
     }
   }
-  dyGrid.fill(0);
-  const dyRow = outWidth * n;
-  for (let b = 0; b < batchSize; b++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      const from = (b * outHeight + oy) * dyRow;
-      dyGrid.set(dy.subarray(from, from + dyRow), (b * gh + oy) * gw * n);
-    }
-  }
+  fillDyGrid(dy, dyGrid, info, gw);
 }
 
-/** Start (in grid floats) of each row of patchesT, in [fh, fw, inC] order: the rows of dW. */
-export function rowStarts(info: backend_util.Conv2DInfo, { gw, rowLength }: GridLayout): number[] {
+/** dy into the top-left outH × outW corner of each image's gh × gw cells ([mp, outC]), zeros elsewhere. */
+function fillDyGrid(dy: Float32Array, dyGrid: Float32Array, info: backend_util.Conv2DInfo, gw: number): void {
+  const gh = info.outHeight + info.filterHeight - 1;
+  fillNhwcGrid(dy, dyGrid, { batch: info.batchSize, h: info.outHeight, w: info.outWidth, c: info.outChannels, top: 0, left: 0, gh, gw });
+}
+
+/**
+ * Start (in grid floats) of each row of patchesT, in [fh, fw, inC] order (the rows of dW), on a grid
+ * whose cells lie `cellFloats` apart and whose channels lie `channelFloats` apart: 1 and rowLength
+ * on the channel-major grid of {@link fillGrids}, inC and 1 on the NHWC grid of {@link fillNhwcGrids}.
+ */
+export function rowStarts(info: backend_util.Conv2DInfo, gw: number, cellFloats: number, channelFloats: number): number[] {
   const starts: number[] = [];
   for (let i = 0; i < info.filterHeight; i++)
-    for (let j = 0; j < info.filterWidth; j++) for (let ch = 0; ch < info.inChannels; ch++) starts.push(ch * rowLength + i * gw + j);
+    for (let j = 0; j < info.filterWidth; j++)
+      for (let ch = 0; ch < info.inChannels; ch++) starts.push((i * gw + j) * cellFloats + ch * channelFloats);
   return starts;
 }
 
@@ -128,7 +132,8 @@ export function rowStarts(info: backend_util.Conv2DInfo, { gw, rowLength }: Grid
  * The operands of the SIMD paths: as {@link fillGrids}, but with x on an NHWC grid (rowLength cells
  * of inC floats), which takes one copy per input row instead of a scatter per value. Row
  * (i, j, c) of patchesT then starts at float (i·gw + j)·inC + c and steps by inC floats
- * ({@link nhwcRowStarts}). Every float of `grid` and `dyGrid` is written (zeros where no value goes).
+ * ({@link rowStarts} with inC and 1). Every float of `grid` and `dyGrid` is written (zeros where no
+ * value goes).
  */
 export function fillNhwcGrids(
   x: Float32Array,
@@ -138,48 +143,9 @@ export function fillNhwcGrids(
   info: backend_util.Conv2DInfo,
   { gw, mp }: GridLayout,
 ): void {
-  const gh = info.outHeight + info.filterHeight - 1;
-  const { inChannels: c, outChannels: n, outWidth, outHeight } = info;
-  fillNhwcGrid(x, grid, {
-    batch: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-    gh,
-    gw,
-    fh: info.filterHeight,
-    fw: info.filterWidth,
-    outH: outHeight,
-    outW: outWidth,
-    n,
-  });
-  grid.fill(0, mp * c);
-  // dy in the top-left outH × outW corner of each image's gh × gw cells, zeros elsewhere.
-  const dyRow = outWidth * n;
-  const gridRow = gw * n;
-  for (let b = 0; b < info.batchSize; b++) {
-    for (let gy = 0; gy < gh; gy++) {
-      const at = (b * gh + gy) * gridRow;
-      if (gy >= outHeight) {
-        dyGrid.fill(0, at, at + gridRow);
-        continue;
-      }
-      const from = (b * outHeight + gy) * dyRow;
-      dyGrid.set(dy.subarray(from, from + dyRow), at);
-      dyGrid.fill(0, at + dyRow, at + gridRow);
-    }
-  }
-}
-
-/** Start (in NHWC grid floats) of each row of patchesT, in [fh, fw, inC] order; its elements lie inC floats apart. */
-export function nhwcRowStarts(info: backend_util.Conv2DInfo, { gw }: GridLayout): number[] {
-  const starts: number[] = [];
-  for (let i = 0; i < info.filterHeight; i++)
-    for (let j = 0; j < info.filterWidth; j++)
-      for (let ch = 0; ch < info.inChannels; ch++) starts.push((i * gw + j) * info.inChannels + ch);
-  return starts;
+  fillNhwcGrid(x, grid, forwardGrid(info));
+  grid.fill(0, mp * info.inChannels);
+  fillDyGrid(dy, dyGrid, info, gw);
 }
 
 /**
@@ -207,7 +173,7 @@ function filterGradSimd(
     const dyGridView = heapF32(backend, dyGrid);
     fillNhwcGrids(heapF32(backend, x), heapF32(backend, dy), gridView, dyGridView, info, layout);
     const rowView = backend.typedArrayFromHeap(rows) as Int32Array;
-    nhwcRowStarts(info, layout).forEach((start, r) => {
+    rowStarts(info, layout.gw, info.inChannels, 1).forEach((start, r) => {
       rowView[r] = gridView.byteOffset + start * 4;
     });
     const outView = heapF32(backend, out);
@@ -250,7 +216,7 @@ function filterGradParallel(
   const dyGrid = f32.subarray(dyGridAt / 4, dyGridAt / 4 + layout.mp * n);
   fillNhwcGrids(x, dy, grid, dyGrid, info, layout);
   f32.fill(0, partialsAt / 4, partialsAt / 4 + k * n * parts);
-  const starts = nhwcRowStarts(info, layout);
+  const starts = rowStarts(info, layout.gw, c, 1);
   const i32 = pk.i32();
   pk.split('gemmRows', layout.mp, (m0, m1, part) => {
     const table = rowsAt + part * k * 4;
@@ -314,16 +280,11 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
   }
 
   const pk = layout && n % 16 === 0 && k * layout.mp * n >= GRID_CONV_MIN_MACS ? parallelKernels() : undefined;
-  if (pk && layout) {
-    const out = backend.makeOutput([...info.filterShape], 'float32');
-    try {
-      if (filterGradParallel(pk, heapF32(backend, x), heapF32(backend, dy), info, layout, heapF32(backend, out))) return out;
-    } catch (error) {
-      backend.disposeData(out.dataId);
-      throw error;
-    }
-    backend.disposeData(out.dataId);
-  }
+  const dw =
+    pk &&
+    layout &&
+    filledOutput(backend, info.filterShape, (out) => filterGradParallel(pk, heapF32(backend, x), heapF32(backend, dy), info, layout, out));
+  if (dw) return dw;
   const simd = layout && n % 16 === 0 ? simdKernels(backend) : undefined;
   if (simd && layout) return filterGradSimd(backend, simd, x, dy, info, layout);
 
@@ -345,7 +306,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend: given, attrs
       const grid = scratch.subarray(0, info.inChannels * layout.rowLength);
       fillGrids(heapF32(backend, x), heapF32(backend, dy), grid, heapF32(backend, b), info, layout);
       const patchesT = heapF32(backend, a);
-      rowStarts(info, layout).forEach((start, r) => {
+      rowStarts(info, layout.gw, 1, layout.rowLength).forEach((start, r) => {
         patchesT.set(grid.subarray(start, start + layout.mp), r * layout.mp);
       });
     } else {

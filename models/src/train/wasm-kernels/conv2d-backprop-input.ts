@@ -1,6 +1,6 @@
 /** `Conv2DBackpropInput` for wasm, as an XNNPACK convolution (the native kernel is correct but slow). */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
-import { BACKEND, checkDyShape, heapF32, nativeKernels, wasmBackendOf } from './common.js';
+import { BACKEND, checkDyShape, filledOutput, heapF32, nativeKernels, wasmBackendOf } from './common.js';
 import { type GridConv, gridConvApplies, gridConvolve } from './conv2d-grid.js';
 import { parallelKernels } from './simd/parallel.js';
 
@@ -111,16 +111,8 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: given, attrs 
     n: inChannels,
   };
   const pk = strideHeight === 1 && strideWidth === 1 && gridConvApplies(grid) ? parallelKernels() : undefined;
-  if (pk) {
-    const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
-    try {
-      if (gridConvolve(pk, heapF32(backend, dy), flipped, grid, heapF32(backend, dx))) return dx;
-    } catch (error) {
-      backend.disposeData(dx.dataId);
-      throw error;
-    }
-    backend.disposeData(dx.dataId);
-  }
+  const dx = pk && filledOutput(backend, inputShape, (out) => gridConvolve(pk, heapF32(backend, dy), flipped, grid, out));
+  if (dx) return dx;
 
   const d = backend.makeOutput([batchSize, dh, dw, outChannels], 'float32');
   // A fresh filter tensor: the wasm Conv2D caches its XNNPACK operator (with

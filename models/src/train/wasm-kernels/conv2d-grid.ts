@@ -9,7 +9,7 @@
  * shared out between the threads.
  */
 import { backend_util, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
-import { heapF32, nativeKernel, wasmBackendOf } from './common.js';
+import { filledOutput, heapF32, nativeKernel, wasmBackendOf } from './common.js';
 import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
 
 /**
@@ -46,6 +46,28 @@ export interface GridConv {
  */
 export const GRID_CONV_MIN_CHANNELS = 8;
 
+/** Where a source lies on a grid: the fields {@link fillNhwcGrid} reads. */
+export type GridPlacement = Pick<GridConv, 'batch' | 'h' | 'w' | 'c' | 'top' | 'left' | 'gh' | 'gw'>;
+
+/** The grid of a stride-1 forward convolution: x placed at its padding, gh × gw = (outH + fh − 1) × (outW + fw − 1). */
+export function forwardGrid(info: backend_util.Conv2DInfo): GridConv {
+  return {
+    batch: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    gh: info.outHeight + info.filterHeight - 1,
+    gw: info.outWidth + info.filterWidth - 1,
+    fh: info.filterHeight,
+    fw: info.filterWidth,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    n: info.outChannels,
+  };
+}
+
 /** Whether the grid path takes this convolution: outputs in sixteens, enough channels, enough work to split. */
 export function gridConvApplies(g: GridConv): boolean {
   const macs = g.batch * g.outH * g.outW * g.fh * g.fw * g.c * g.n;
@@ -58,7 +80,7 @@ export function gridConvApplies(g: GridConv): boolean {
  * grid are dropped. One pass, row by row: a copy where the source lies, zeros around it (zeroing the
  * whole grid first would write most of it twice).
  */
-export function fillNhwcGrid(src: Float32Array, grid: Float32Array, g: GridConv): void {
+export function fillNhwcGrid(src: Float32Array, grid: Float32Array, g: GridPlacement): void {
   const { batch, h, w, c, top, left, gh, gw } = g;
   const xLo = Math.max(0, -left);
   const xHi = Math.max(xLo, Math.min(w, gw - left));
@@ -150,30 +172,10 @@ export const conv2D: KernelFunc = ({ inputs, backend: given, attrs }) => {
     'channelsLast',
   );
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return native();
-  const g: GridConv = {
-    batch: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c: info.inChannels,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-    gh: info.outHeight + info.filterHeight - 1,
-    gw: info.outWidth + info.filterWidth - 1,
-    fh: info.filterHeight,
-    fw: info.filterWidth,
-    outH: info.outHeight,
-    outW: info.outWidth,
-    n: info.outChannels,
-  };
+  const g = forwardGrid(info);
   const pk = gridConvApplies(g) ? parallelKernels() : undefined;
-  if (!pk) return native();
-  const out = backend.makeOutput([...info.outShape], 'float32');
-  try {
-    if (gridConvolve(pk, heapF32(backend, x), heapF32(backend, filter), g, heapF32(backend, out))) return out;
-  } catch (error) {
-    backend.disposeData(out.dataId);
-    throw error;
-  }
-  backend.disposeData(out.dataId);
-  return native();
+  return (
+    (pk && filledOutput(backend, info.outShape, (out) => gridConvolve(pk, heapF32(backend, x), heapF32(backend, filter), g, out))) ??
+    native()
+  );
 };
