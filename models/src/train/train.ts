@@ -1,5 +1,6 @@
 /**
- * The training loop: seeded shuffling, mini-batches through `trainOnBatch` with Adam and a cosine
+ * The training loop: seeded shuffling, mini-batches through `trainOnBatch` (or, on wasm, the same
+ * step with fused conv layers: fused-step.ts) with Adam and a cosine
  * learning-rate decay, a NaN check on every batch, validation after every epoch, and a progress
  * callback per epoch. We own the loop rather
  * than call `model.fit` so shuffling is seeded (fit's uses Math.random) and a diverged run stops
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorData } from '../datasets/types.js';
 import { ModelsError } from '../errors.js';
 import { argmax } from '../evaluate/metrics.js';
+import { fusedTrainStep } from './fused-step.js';
 import { adamOptimizer } from './wasm-kernels/adam.js';
 
 export interface TrainOptions {
@@ -92,6 +94,8 @@ export function lossAndAccuracy(probs: Float32Array, y: Int32Array, k: number): 
 export async function trainModel(model: LayersModel, data: TensorData, numClasses: number, options: TrainOptions): Promise<TrainResult> {
   const optimizer = adamOptimizer(options.learningRate);
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  // On wasm, conv layers with a bias and ReLU train as one op each (fused-step.ts).
+  const trainStep = fusedTrainStep(model) ?? ((xs: tf.Tensor, ys: tf.Tensor) => model.trainOnBatch(xs, ys) as Promise<number[]>);
   const batchesPerEpoch = Math.ceil(data.y.length / options.batchSize);
   const totalSteps = options.epochs * batchesPerEpoch;
   let step = 0;
@@ -119,7 +123,7 @@ export async function trainModel(model: LayersModel, data: TensorData, numClasse
       (optimizer as unknown as { learningRate: number }).learningRate =
         options.learningRate * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step++) / totalSteps)));
       const { xs, ys } = batchTensors(data, order, from, to, numClasses);
-      const [loss, acc] = (await model.trainOnBatch(xs, ys)) as number[];
+      const [loss, acc] = await trainStep(xs, ys);
       xs.dispose();
       ys.dispose();
       if (!Number.isFinite(loss)) {

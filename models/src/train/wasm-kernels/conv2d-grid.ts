@@ -104,12 +104,26 @@ export function fillNhwcGrid(src: Float32Array, grid: Float32Array, g: GridPlace
   }
 }
 
+/** What a conv layer does to its sums before they are stored: add its bias ([n]), then apply ReLU. */
+export interface ConvEpilogue {
+  bias?: Float32Array;
+  relu: boolean;
+}
+
 /**
  * out ([batch, outH, outW, n]) = the stride-1 convolution of `src` with `weights` ([fh·fw·c, n],
- * row-major, tap-major: the layout of a [fh, fw, c, n] filter), on the grid `g` describes.
+ * row-major, tap-major: the layout of a [fh, fw, c, n] filter), on the grid `g` describes, with
+ * the optional `epilogue` applied to each output (in the worker threads, as the sums are stored).
  * Returns false, touching nothing, when the shared memory cannot hold the operands.
  */
-export function gridConvolve(pk: ParallelKernels, src: Float32Array, weights: Float32Array, g: GridConv, out: Float32Array): boolean {
+export function gridConvolve(
+  pk: ParallelKernels,
+  src: Float32Array,
+  weights: Float32Array,
+  g: GridConv,
+  out: Float32Array,
+  epilogue?: ConvEpilogue,
+): boolean {
   const { batch, c, gh, gw, fh, fw, outH, outW, n } = g;
   const taps = fh * fw;
   // Cells are computed in pairs, so a row of odd width computes one more cell. It reads at most one
@@ -117,17 +131,20 @@ export function gridConvolve(pk: ParallelKernels, src: Float32Array, weights: Fl
   const owp = outW + (outW % 2);
   const rows = batch * outH;
   const cells = batch * gh * gw + gw;
-  const at = pk.reserve([cells * c, taps * c * n, taps, rows * owp * n]);
+  const bias = epilogue?.bias;
+  const at = pk.reserve([cells * c, taps * c * n, taps, rows * owp * n, bias ? n : 0]);
   if (!at) return false;
-  const [gridAt, weightsAt, offsetsAt, outAt] = at as [number, number, number, number];
+  const [gridAt, weightsAt, offsetsAt, outAt, biasAt] = at as [number, number, number, number, number];
   const f32 = pk.f32();
   const grid = f32.subarray(gridAt / 4, gridAt / 4 + cells * c);
   fillNhwcGrid(src, grid, g);
   grid.fill(0, batch * gh * gw * c);
   f32.set(weights, weightsAt / 4);
+  if (bias) f32.set(bias.subarray(0, n), biasAt / 4);
   const i32 = pk.i32();
   for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) i32[offsetsAt / 4 + i * fw + j] = (i * gw + j) * c * 4;
-  pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, taps, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp]);
+  const tail = [bias ? biasAt : 0, epilogue?.relu ? 1 : 0];
+  pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, taps, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp, ...tail]);
   const result = pk.f32();
   if (owp === outW) {
     out.set(result.subarray(outAt / 4, outAt / 4 + rows * outW * n));

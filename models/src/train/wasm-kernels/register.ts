@@ -68,6 +68,7 @@ import { getKernel, getKernelsForBackend, type KernelConfig, registerKernel, unr
 import { ADAM_UPDATE, adamUpdate } from './adam.js';
 import { batchMatMul } from './batch-mat-mul.js';
 import { BACKEND, nativeKernels } from './common.js';
+import { CONV_BIAS_RELU, conv2DBiasRelu, installConvBlockGradient, RELU_GRAD_SUM, reluGradSum } from './conv-block.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { conv2D } from './conv2d-grid.js';
@@ -140,6 +141,14 @@ const PROVIDED: readonly ProvidedKernel[] = [
     config: { kernelName: ADAM_UPDATE, backendName: BACKEND, kernelFunc: adamUpdate },
     reason: 'fused',
   },
+  {
+    config: { kernelName: CONV_BIAS_RELU, backendName: BACKEND, kernelFunc: conv2DBiasRelu },
+    reason: 'fused',
+  },
+  {
+    config: { kernelName: RELU_GRAD_SUM, backendName: BACKEND, kernelFunc: reluGradSum },
+    reason: 'fused',
+  },
 ];
 
 /**
@@ -166,7 +175,9 @@ const PROVIDED: readonly ProvidedKernel[] = [
  *    instead of Step, Cast and Multiply);
  *  - `Conv2D`: stride 1 with outputs in sixteens runs on a padded grid, split over threads
  *    (conv2d-grid.ts); the rest is native;
- *  - `EdgeloopAdamUpdate`: ours, one Adam step of a variable in one pass (adam.ts).
+ *  - `EdgeloopAdamUpdate`: ours, one Adam step of a variable in one pass (adam.ts);
+ *  - `EdgeloopConv2DBiasRelu` and `EdgeloopReluGradSum`: ours, a conv layer with bias and ReLU
+ *    as one op with its gradient (conv-block.ts), which train/fused-step.ts uses.
  * The gradient kernels are checked against float64 finite differences, and the
  * others element by element against tfjs's own results, in
  * wasm-kernels/kernels.test.ts. This module's kernels also replace any
@@ -204,5 +215,6 @@ export function registerWasmTrainingKernels(): string[] {
     names.push(config.kernelName);
   }
   installReluGradient();
+  installConvBlockGradient();
   return names;
 }

@@ -37,6 +37,8 @@ export interface SimdKernels {
     epsilon: number,
     negLearningRate: number,
   ): void;
+  /** See kernels.wat: out = dy · step(y) and sums (C float64s) = its column sums, for [rows, C], C a multiple of 16. */
+  reluGradSum(dy: number, y: number, out: number, sums: number, rows: number, c: number): void;
   /** See kernels.wat: float64 column sums of a [rows, C] float32 matrix, C a multiple of 16. */
   sumColumns(x: number, sums: number, rows: number, c: number): void;
 }
