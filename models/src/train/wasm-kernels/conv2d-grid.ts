@@ -132,7 +132,7 @@ export function gridConvolve(
   const rows = batch * outH;
   const cells = batch * gh * gw + gw;
   const bias = epilogue?.bias;
-  const at = pk.reserve([cells * c, taps * c * n, taps, rows * owp * n, bias ? n : 0]);
+  const at = pk.reserve([cells * c, taps * c * n, fh, rows * owp * n, bias ? n : 0]);
   if (!at) return false;
   const [gridAt, weightsAt, offsetsAt, outAt, biasAt] = at as [number, number, number, number, number];
   const f32 = pk.f32();
@@ -141,10 +141,11 @@ export function gridConvolve(
   grid.fill(0, batch * gh * gw * c);
   f32.set(weights, weightsAt / 4);
   if (bias) f32.set(bias.subarray(0, n), biasAt / 4);
+  // A filter row's taps read fw adjacent cells, fw·c consecutive floats of the grid: one run each.
   const i32 = pk.i32();
-  for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) i32[offsetsAt / 4 + i * fw + j] = (i * gw + j) * c * 4;
-  const tail = [bias ? biasAt : 0, epilogue?.relu ? 1 : 0];
-  pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, taps, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp, ...tail]);
+  for (let i = 0; i < fh; i++) i32[offsetsAt / 4 + i] = i * gw * c * 4;
+  const tail = [fw * c, bias ? biasAt : 0, epilogue?.relu ? 1 : 0];
+  pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, fh, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp, ...tail]);
   const result = pk.f32();
   if (owp === outW) {
     out.set(result.subarray(outAt / 4, outAt / 4 + rows * outW * n));

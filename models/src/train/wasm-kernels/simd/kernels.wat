@@ -323,10 +323,12 @@
   )
 
   ;; A stride-1 convolution on a zero-padded NHWC grid: for each output row r in [r0, r1) and each
-  ;; cell x < OWP of it, out[r, x, n] = sum over taps t and channels c of
-  ;; g[cell + x + t, c] * w[t*C + c, n], where cell = (b*GH + oy)*GW is the grid cell of the row's
-  ;; first output (b = r / OH, oy = r mod OH) and tap t lies offs[t] bytes further on. g is
-  ;; [cells, C]; offs holds T i32 byte offsets; w is row-major [T*C, N], N a multiple of 16; out is
+  ;; cell x < OWP of it, out[r, x, n] = sum over taps t and i < RUN of
+  ;; g[(cell + x)*C + offs[t]/4 + i] * w[t*RUN + i, n], where cell = (b*GH + oy)*GW is the grid cell
+  ;; of the row's first output (b = r / OH, oy = r mod OH). A tap reads RUN consecutive floats: C,
+  ;; one cell's channels, or fw*C, a whole filter row's cells at once (they lie side by side on the
+  ;; grid, as their weights do in the filter), which spends less time between taps. g is
+  ;; [cells, C]; offs holds T i32 byte offsets; w is row-major [T*RUN, N], N a multiple of 16; out is
   ;; [rows, OWP, N] with OWP even. The forward pass and the stride-1 input gradient both take this
   ;; form (the latter on the padded dy with the flipped filter). With bias non-zero, bias[n] (N
   ;; floats) is added to each finished sum, and with relu non-zero the result is max(sum, 0): the
@@ -336,7 +338,7 @@
   (func (export "convRows")
     (param $g i32) (param $offs i32) (param $T i32) (param $C i32) (param $w i32) (param $N i32)
     (param $out i32) (param $r0 i32) (param $r1 i32) (param $OH i32) (param $GH i32) (param $GW i32) (param $OWP i32)
-    (param $bias i32) (param $relu i32)
+    (param $run i32) (param $bias i32) (param $relu i32)
     (local $r i32) (local $b i32) (local $cx i32) (local $n0 i32) (local $t i32)
     (local $cb i32) (local $nb i32) (local $parow i32) (local $porow i32) (local $pa i32) (local $po i32)
     (local $pt i32) (local $pend i32) (local $pw i32)
@@ -373,7 +375,7 @@
           (block $tdone (loop $tl
             (br_if $tdone (i32.ge_u (local.get $t) (local.get $T)))
             (local.set $pt (i32.add (local.get $pa) (i32.load (i32.add (local.get $offs) (i32.shl (local.get $t) (i32.const 2))))))
-            (local.set $pend (i32.add (local.get $pt) (local.get $cb)))
+            (local.set $pend (i32.add (local.get $pt) (i32.shl (local.get $run) (i32.const 2))))
             (block $cdone (loop $cl
               (br_if $cdone (i32.ge_u (local.get $pt) (local.get $pend)))
               (local.set $x0 (v128.load32_splat (local.get $pt)))
