@@ -1,0 +1,212 @@
+/**
+ * The fused conv layer (conv-block.ts) and the training step that uses it (fused-step.ts):
+ * forward and gradients against the float64 chain rule, on the grid path (2 threads) and the
+ * native one (1 thread, one input channel, stride 2); the fused ReLU and bias gradient against the
+ * two kernels it replaces, bit for bit; and the step against `trainOnBatch`.
+ */
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConvGeometry, conv2dBackpropF64, conv2dF64, convDims, randF32, relErr, rng } from '../../../test/wasm-reference.js';
+import { mnistCnn } from '../../architectures.js';
+import { selectBackend } from '../backend.js';
+import { fusedForward, fusedTrainStep } from '../fused-step.js';
+import { adamOptimizer } from './adam.js';
+import { CONV_BIAS_RELU, conv2dBiasRelu, RELU_GRAD_SUM } from './conv-block.js';
+import { parallelKernels, setTrainThreads } from './simd/parallel.js';
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+});
+
+afterAll(async () => {
+  await setTrainThreads(availableParallelism());
+});
+
+/** relu(conv(x, w) + b) and the gradients of sum(that · r) in float64. */
+function reference(x: Float64Array, w: Float64Array, b: Float64Array, r: Float64Array, g: ConvGeometry) {
+  const z = conv2dF64(x, w, g);
+  const y = z.map((v, i) => Math.max(0, v + b[i % g.outC]!));
+  const act = r.map((v, i) => (z[i]! + b[i % g.outC]! > 0 ? v : 0));
+  const db = new Float64Array(g.outC);
+  act.forEach((v, i) => {
+    db[i % g.outC]! += v;
+  });
+  return { y, db, ...conv2dBackpropF64(x, w, act, g) };
+}
+
+function blockCase(g: ConvGeometry, seed: number) {
+  const next = rng(seed);
+  const { outH, outW } = convDims(g);
+  const x = randF32(g.batch * g.inH * g.inW * g.inC, next);
+  const w = randF32(g.fh * g.fw * g.inC * g.outC, next);
+  const b = randF32(g.outC, next).map((v) => v * 0.5);
+  const r = randF32(g.batch * outH * outW * g.outC, next);
+  const tensors = () => ({
+    x: tf.tensor4d(Float32Array.from(x), [g.batch, g.inH, g.inW, g.inC]),
+    w: tf.tensor4d(Float32Array.from(w), [g.fh, g.fw, g.inC, g.outC]),
+    b: tf.tensor1d(Float32Array.from(b)),
+    r: tf.tensor4d(Float32Array.from(r), [g.batch, outH, outW, g.outC]),
+  });
+  return { want: reference(x, w, b, r, g), tensors, attrs: { strides: [g.strideH, g.strideW] as [number, number], pad: g.pad as 'same' | 'valid' } };
+}
+
+const TOL = 1e-5;
+
+const GEOMS: [string, ConvGeometry, number][] = [
+  // The grid path with 2 threads (16 and 8 input channels, 'valid' with a 5×3 filter)...
+  ['grid, 16 channels', { batch: 8, inH: 14, inW: 14, inC: 16, fh: 3, fw: 3, outC: 32, strideH: 1, strideW: 1, pad: 'same' }, 2],
+  ['grid, 5x3 valid', { batch: 12, inH: 12, inW: 15, inC: 16, fh: 5, fw: 3, outC: 16, strideH: 1, strideW: 1, pad: 'valid' }, 2],
+  // ...and the native FusedConv2D: one input channel, stride 2, or one thread.
+  ['native, 1 channel', { batch: 8, inH: 28, inW: 28, inC: 1, fh: 3, fw: 3, outC: 16, strideH: 1, strideW: 1, pad: 'same' }, 2],
+  ['native, stride 2', { batch: 4, inH: 15, inW: 16, inC: 8, fh: 3, fw: 3, outC: 16, strideH: 2, strideW: 2, pad: 'same' }, 2],
+  ['native, 1 thread', { batch: 8, inH: 14, inW: 14, inC: 16, fh: 3, fw: 3, outC: 32, strideH: 1, strideW: 1, pad: 'same' }, 1],
+];
+
+describe('EdgeloopConv2DBiasRelu (wasm)', () => {
+  it.each(GEOMS.map(([name, g, threads], i) => [name, g, threads, i] as const))(
+    '%s: relu(conv + bias) and its three gradients match the float64 chain rule',
+    async (_name, g, threads, i) => {
+      await setTrainThreads(threads);
+      const c = blockCase(g, 70 + i);
+      const t = c.tensors();
+      const before = parallelKernels()?.calls.convRows ?? 0;
+      const y = conv2dBiasRelu(t.x, t.w, t.b, c.attrs);
+      expect(relErr(y.dataSync(), c.want.y)).toBeLessThan(TOL);
+      // The grid path (and only it) runs convRows, with the bias and ReLU in its epilogue.
+      const grid = threads > 1 && g.inC >= 8 && g.strideH === 1;
+      expect(parallelKernels()?.calls.convRows ?? 0).toBe(before + (grid ? 1 : 0));
+      const [dx, dw, db] = tf.grads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(conv2dBiasRelu(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, c.attrs), t.r)),
+      )([t.x, t.w, t.b]) as [tf.Tensor, tf.Tensor, tf.Tensor];
+      expect(relErr(dx.dataSync(), c.want.dx)).toBeLessThan(TOL);
+      expect(relErr(dw.dataSync(), c.want.dw)).toBeLessThan(TOL);
+      expect(relErr(db.dataSync(), c.want.db)).toBeLessThan(TOL);
+      tf.dispose([y, dx, dw, db, ...Object.values(t)]);
+    },
+  );
+
+  it('computes only the gradients asked for: no input gradient for a first layer', async () => {
+    await setTrainThreads(2);
+    const c = blockCase(GEOMS[0]![1], 5);
+    const t = c.tensors();
+    const info = await tf.profile(() => {
+      const grads = tf.grads((w: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(conv2dBiasRelu(t.x, w as tf.Tensor4D, b as tf.Tensor1D, c.attrs), t.r)),
+      )([t.w, t.b]);
+      tf.dispose(grads);
+    });
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain(CONV_BIAS_RELU);
+    expect(names).toContain(RELU_GRAD_SUM);
+    expect(names).toContain('Conv2DBackpropFilter');
+    expect(names).not.toContain('Conv2DBackpropInput');
+    tf.dispose(Object.values(t));
+  });
+
+  it('keeps NaN: a NaN input gives NaN outputs, not zeros', async () => {
+    await setTrainThreads(2);
+    const c = blockCase(GEOMS[0]![1], 6);
+    const t = c.tensors();
+    const x = t.x.dataSync().slice();
+    x[0] = Number.NaN;
+    const xn = tf.tensor4d(x, t.x.shape as [number, number, number, number]);
+    const y = conv2dBiasRelu(xn, t.w, t.b, c.attrs).dataSync();
+    // (0, 0) of image 0 meets x[0] through the centre tap of the 'same' filter.
+    expect(y.subarray(0, 32).every((v) => Number.isNaN(v))).toBe(true);
+    tf.dispose([xn, ...Object.values(t)]);
+  });
+
+  it('rejects a bias that does not match the output channels', () => {
+    const x = tf.zeros([1, 4, 4, 8]) as tf.Tensor4D;
+    const w = tf.zeros([3, 3, 8, 16]) as tf.Tensor4D;
+    const b = tf.zeros([8]) as tf.Tensor1D;
+    expect(() => conv2dBiasRelu(x, w, b, { strides: [1, 1], pad: 'same' })).toThrow(/bias shape \[8\] != \[16\]/);
+    tf.dispose([x, w, b]);
+  });
+});
+
+describe('EdgeloopReluGradSum (wasm)', () => {
+  it.each([
+    [[6, 5, 7, 32], 'sixteens: one SIMD pass'],
+    [[3, 4, 5, 12], 'other channel counts: the two kernels it fuses'],
+  ] as const)('%j (%s) gives what EdgeloopReluGrad and Sum give, bit for bit', (shape, _how) => {
+    const next = rng(shape[3]);
+    const n = shape.reduce((a, d) => a * d, 1);
+    const y = Float32Array.from(randF32(n, next), (v) => (v < -0.3 ? 0 : v));
+    const dy = Float32Array.from(randF32(n, next));
+    // The special values of the ReLU gradient: NaN in y, an infinite dy where y = 0, -0.
+    y[1] = Number.NaN;
+    y[2] = 0;
+    dy[2] = Number.POSITIVE_INFINITY;
+    y[3] = -0;
+    const yT = tf.tensor(y, [...shape]);
+    const dyT = tf.tensor(dy, [...shape]);
+    const [act, db] = tf.engine().runKernel(RELU_GRAD_SUM, { dy: dyT, y: yT }) as tf.Tensor[];
+    const wantAct = tf.engine().runKernel('EdgeloopReluGrad', { dy: dyT, x: yT }) as tf.Tensor;
+    const wantDb = tf.sum(wantAct, [0, 1, 2]);
+    expect(Array.from(act!.dataSync())).toEqual(Array.from(wantAct.dataSync()));
+    expect(Array.from(db!.dataSync())).toEqual(Array.from(wantDb.dataSync()));
+    expect(Number.isNaN(act!.dataSync()[1])).toBe(true);
+    tf.dispose([yT, dyT, act!, db!, wantAct, wantDb]);
+  });
+});
+
+describe('fusedTrainStep', () => {
+  const compiled = () => {
+    const m = mnistCnn(10, 3);
+    m.compile({ optimizer: adamOptimizer(0.002), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    return m;
+  };
+
+  it('trains as trainOnBatch does: the same losses, accuracies and weights, step for step, and leaks no tensor', async () => {
+    await setTrainThreads(2);
+    const next = rng(9);
+    const xs = tf.tensor4d(Float32Array.from(randF32(32 * 784, next), (v) => (v + 1) / 2), [32, 28, 28, 1]);
+    const ys = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 10), 'int32'), 10).toFloat();
+    const fused = compiled();
+    const plain = compiled();
+    const step = fusedTrainStep(fused);
+    expect(step).toBeDefined();
+    let tensors = 0;
+    for (let i = 0; i < 4; i++) {
+      const [lossF, accF] = await step!(xs, ys);
+      const [lossP, accP] = (await plain.trainOnBatch(xs, ys)) as number[];
+      expect(Math.abs(lossF! - lossP!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(lossP!)));
+      expect(accF).toBe(accP);
+      // The first step creates Adam's moments; after it, the count stays put.
+      if (i === 0) tensors = tf.memory().numTensors;
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+    const a = fused.getWeights();
+    const b = plain.getWeights();
+    a.forEach((w, i) => {
+      expect(relErr(w.dataSync(), b[i]!.dataSync())).toBeLessThan(1e-5);
+    });
+    tf.dispose([xs, ys]);
+  });
+
+  it('applies only where it can stand in for trainOnBatch', async () => {
+    const m = compiled();
+    expect(fusedForward(m)).toBeDefined();
+    // No conv layer with a bias and ReLU: nothing to fuse.
+    const dense = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: 'softmax' })] });
+    dense.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    expect(fusedTrainStep(dense)).toBeUndefined();
+    // A conv layer without ReLU, or frozen, is left to its own call.
+    const linear = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 16, kernelSize: 3 }), tf.layers.flatten()] });
+    expect(fusedForward(linear)).toBeUndefined();
+    m.layers[0]!.trainable = false;
+    m.layers[2]!.trainable = false;
+    expect(fusedForward(m)).toBeUndefined();
+    // Not compiled: trainOnBatch's parts are missing.
+    expect(fusedTrainStep(mnistCnn(10, 1))).toBeUndefined();
+    // Another backend.
+    await selectBackend('cpu');
+    try {
+      expect(fusedTrainStep(compiled())).toBeUndefined();
+    } finally {
+      await selectBackend('wasm');
+    }
+  });
+});
