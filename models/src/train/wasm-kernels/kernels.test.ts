@@ -160,6 +160,8 @@ describe('registerWasmTrainingKernels', () => {
       'Add',
       'EdgeloopReluGrad',
       'EdgeloopAdamUpdate',
+      'EdgeloopConv2DBiasRelu',
+      'EdgeloopReluGradSum',
     ]);
     const funcs = names.map((n) => tf.getKernel(n, 'wasm')!.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(names);
