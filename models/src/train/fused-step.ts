@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CONV_BIAS_RELU, type ConvBlockAttrs, conv2dBiasRelu } from './wasm-kernels/conv-block.js';
+import { conv2dBiasReluMaxPool, convPoolPlan } from './wasm-kernels/conv-pool-block.js';
 
 /** The parts of a compiled tfjs-layers model that its own train function reads (tfjs 4.x). */
 interface CompiledModel {
@@ -69,26 +70,81 @@ export function fusableConv(layer: tf.layers.Layer): ConvBlockAttrs | undefined 
   return { strides: pair(cfg.strides, 1), pad: cfg.padding };
 }
 
+interface PoolConfig {
+  poolSize?: number | number[];
+  strides?: number | number[];
+  padding?: string;
+  dataFormat?: string;
+}
+
+/** Whether this layer is a 2×2, stride-2, 'valid', channels-last max pool: the one conv-pool-block.ts fuses. */
+export function isPool2x2(layer: tf.layers.Layer | undefined): boolean {
+  if (!layer || layer.getClassName() !== 'MaxPooling2D') return false;
+  const cfg = layer.getConfig() as PoolConfig;
+  const size = pair(cfg.poolSize, 2);
+  const strides = pair(cfg.strides ?? cfg.poolSize, 2);
+  return (
+    size[0] === 2 &&
+    size[1] === 2 &&
+    strides[0] === 2 &&
+    strides[1] === 2 &&
+    cfg.padding === 'valid' &&
+    (cfg.dataFormat ?? 'channelsLast') === 'channelsLast'
+  );
+}
+
+/** One step of the fused forward pass: a layer's own call, a fused conv, or a fused conv and the pool after it. */
+type Stage =
+  | { kind: 'layer'; layer: tf.layers.Layer }
+  | { kind: 'conv'; layer: tf.layers.Layer; conv: ConvBlockAttrs; pool?: tf.layers.Layer };
+
+function stages(layers: readonly tf.layers.Layer[]): Stage[] {
+  const out: Stage[] = [];
+  const list = layers.filter((l) => l.getClassName() !== 'InputLayer');
+  for (let i = 0; i < list.length; i++) {
+    const layer = list[i]!;
+    const conv = fusableConv(layer);
+    if (!conv) {
+      out.push({ kind: 'layer', layer });
+    } else if (isPool2x2(list[i + 1]) && conv.strides[0] === 1 && conv.strides[1] === 1) {
+      out.push({ kind: 'conv', layer, conv, pool: list[++i] });
+    } else {
+      out.push({ kind: 'conv', layer, conv });
+    }
+  }
+  return out;
+}
+
 /**
  * The model's forward pass in training mode with its fusable conv layers as one op each, or
- * undefined where the fused op does not apply (see the module's comment).
+ * undefined where the fused op does not apply (see the module's comment). A conv followed by a
+ * 2×2 max pool runs as one op on the worker threads where {@link convPoolPlan} accepts the shapes
+ * (decided at each call: the thread count may change); otherwise as the conv op and the pool's
+ * own call. The model's first layer computes no input gradient (its input needs none).
  */
 export function fusedForward(model: tf.LayersModel): ((x: tf.Tensor) => tf.Tensor) | undefined {
   if (tf.getBackend() !== 'wasm' || !tf.getKernel(CONV_BIAS_RELU, 'wasm')) return undefined;
   if (!(model instanceof tf.Sequential)) return undefined;
-  const plan = model.layers.map((layer) => ({ layer, conv: fusableConv(layer) }));
-  if (!plan.some((p) => p.conv)) return undefined;
+  const plan = stages(model.layers);
+  if (!plan.some((p) => p.kind === 'conv')) return undefined;
   return (x) => {
     let h = x;
-    for (const { layer, conv } of plan) {
-      if (layer.getClassName() === 'InputLayer') continue;
-      if (conv) {
-        const w = layer as unknown as Required<ConvWeights>;
-        h = conv2dBiasRelu(h as tf.Tensor4D, w.kernel.read() as tf.Tensor4D, w.bias.read() as tf.Tensor1D, conv);
-      } else {
-        h = layer.apply(h, { training: true }) as tf.Tensor;
+    plan.forEach((stage, i) => {
+      if (stage.kind === 'layer') {
+        h = stage.layer.apply(h, { training: true }) as tf.Tensor;
+        return;
       }
-    }
+      const w = stage.layer as unknown as Required<ConvWeights>;
+      const kernel = w.kernel.read() as tf.Tensor4D;
+      const bias = w.bias.read() as tf.Tensor1D;
+      const pooled = { pad: stage.conv.pad, needDx: i > 0 };
+      if (stage.pool && convPoolPlan(h.shape, kernel.shape, pooled)) {
+        h = conv2dBiasReluMaxPool(h as tf.Tensor4D, kernel, bias, pooled);
+        return;
+      }
+      h = conv2dBiasRelu(h as tf.Tensor4D, kernel, bias, stage.conv);
+      if (stage.pool) h = stage.pool.apply(h, { training: true }) as tf.Tensor;
+    });
     return h;
   };
 }
@@ -103,7 +159,14 @@ export function fusedTrainStep(model: tf.LayersModel): ((xs: tf.Tensor, ys: tf.T
   // A Sequential model compiles the functional model inside it, which holds the train function's parts.
   const compiled = (model as unknown as { model?: CompiledModel }).model ?? (model as unknown as CompiledModel);
   const { lossFunctions, metricsTensors, collectedTrainableWeights, optimizer_: optimizer } = compiled;
-  if (!lossFunctions || lossFunctions.length !== 1 || compiled.outputs.length !== 1 || !metricsTensors || !collectedTrainableWeights || !optimizer) {
+  if (
+    !lossFunctions ||
+    lossFunctions.length !== 1 ||
+    compiled.outputs.length !== 1 ||
+    !metricsTensors ||
+    !collectedTrainableWeights ||
+    !optimizer
+  ) {
     return undefined;
   }
   const lossFunction = lossFunctions[0]!;

@@ -48,7 +48,11 @@ function blockCase(g: ConvGeometry, seed: number) {
     b: tf.tensor1d(Float32Array.from(b)),
     r: tf.tensor4d(Float32Array.from(r), [g.batch, outH, outW, g.outC]),
   });
-  return { want: reference(x, w, b, r, g), tensors, attrs: { strides: [g.strideH, g.strideW] as [number, number], pad: g.pad as 'same' | 'valid' } };
+  return {
+    want: reference(x, w, b, r, g),
+    tensors,
+    attrs: { strides: [g.strideH, g.strideW] as [number, number], pad: g.pad as 'same' | 'valid' },
+  };
 }
 
 const TOL = 1e-5;
@@ -162,8 +166,19 @@ describe('fusedTrainStep', () => {
   it('trains as trainOnBatch does: the same losses, accuracies and weights, step for step, and leaks no tensor', async () => {
     await setTrainThreads(2);
     const next = rng(9);
-    const xs = tf.tensor4d(Float32Array.from(randF32(32 * 784, next), (v) => (v + 1) / 2), [32, 28, 28, 1]);
-    const ys = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 10), 'int32'), 10).toFloat();
+    const xs = tf.tensor4d(
+      Float32Array.from(randF32(32 * 784, next), (v) => (v + 1) / 2),
+      [32, 28, 28, 1],
+    );
+    const ys = tf
+      .oneHot(
+        tf.tensor1d(
+          Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 10),
+          'int32',
+        ),
+        10,
+      )
+      .toFloat();
     const fused = compiled();
     const plain = compiled();
     const step = fusedTrainStep(fused);
@@ -194,7 +209,9 @@ describe('fusedTrainStep', () => {
     dense.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
     expect(fusedTrainStep(dense)).toBeUndefined();
     // A conv layer without ReLU, or frozen, is left to its own call.
-    const linear = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 16, kernelSize: 3 }), tf.layers.flatten()] });
+    const linear = tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 16, kernelSize: 3 }), tf.layers.flatten()],
+    });
     expect(fusedForward(linear)).toBeUndefined();
     m.layers[0]!.trainable = false;
     m.layers[2]!.trainable = false;

@@ -118,7 +118,14 @@ export const reluGradSum: KernelFunc = ({ inputs, backend: given }) => {
   try {
     // Views after every allocation: a malloc may grow (and detach) the heap.
     const sums = heapF32(backend, scratch);
-    simd.reluGradSum(heapF32(backend, dy).byteOffset, heapF32(backend, y).byteOffset, heapF32(backend, act).byteOffset, sums.byteOffset, rows, c);
+    simd.reluGradSum(
+      heapF32(backend, dy).byteOffset,
+      heapF32(backend, y).byteOffset,
+      heapF32(backend, act).byteOffset,
+      sums.byteOffset,
+      rows,
+      c,
+    );
     heapF32(backend, total).set(new Float64Array(sums.buffer, sums.byteOffset, c));
   } catch (error) {
     backend.disposeData(act.dataId);
@@ -143,9 +150,16 @@ export const conv2DBiasReluGradConfig: GradConfig = {
     const [act, db] = engine().runKernel(RELU_GRAD_SUM, { dy: dy as Tensor, y }) as [Tensor4D, Tensor1D];
     const conv = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     return {
-      x: () => engine().runKernel('Conv2DBackpropInput', { dy: act, filter }, { ...conv, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+      x: () =>
+        engine().runKernel('Conv2DBackpropInput', { dy: act, filter }, {
+          ...conv,
+          inputShape: x.shape,
+        } as unknown as NamedAttrMap) as Tensor,
       filter: () =>
-        engine().runKernel('Conv2DBackpropFilter', { x, dy: act }, { ...conv, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+        engine().runKernel('Conv2DBackpropFilter', { x, dy: act }, {
+          ...conv,
+          filterShape: filter.shape,
+        } as unknown as NamedAttrMap) as Tensor,
       bias: () => db,
     };
   },

@@ -143,9 +143,14 @@ export function fillNhwcGrids(
   info: backend_util.Conv2DInfo,
   { gw, mp }: GridLayout,
 ): void {
+  fillXGrid(x, grid, info, mp);
+  fillDyGrid(dy, dyGrid, info, gw);
+}
+
+/** x onto its NHWC grid (the forward grid's mp cells), then zeros to the end of `grid` (the row tables read past mp). */
+export function fillXGrid(x: Float32Array, grid: Float32Array, info: backend_util.Conv2DInfo, mp: number): void {
   fillNhwcGrid(x, grid, forwardGrid(info));
   grid.fill(0, mp * info.inChannels);
-  fillDyGrid(dy, dyGrid, info, gw);
 }
 
 /**
@@ -190,32 +195,31 @@ function filterGradSimd(
   }
 }
 
+/** The float counts {@link filterGradFromGrids} needs reserved, in its order: x grid, dy grid, row tables, partial dWs. */
+export function filterGradCounts(pk: ParallelKernels, info: backend_util.Conv2DInfo, layout: GridLayout): number[] {
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  return [info.inChannels * layout.rowLength, layout.mp * info.outChannels, k * pk.threads, k * info.outChannels * pk.threads];
+}
+
 /**
- * dW as in {@link filterGradSimd}, with the grids in the shared memory of simd/parallel.ts and the
- * product's M split over its threads: each thread sums its share of the grid cells into a partial
- * dW of its own, and the partials are added here. False, touching nothing, when the shared memory
- * cannot hold the operands.
+ * dW = patchesᵀ · dy with the product's M split over the threads, from an NHWC x grid and a dy grid
+ * already in the shared memory (at the byte offsets `at`, reserved as {@link filterGradCounts}
+ * says): each thread sums its share of the grid cells into a partial dW of its own, and the
+ * partials are added into `out`.
  */
-function filterGradParallel(
+export function filterGradFromGrids(
   pk: ParallelKernels,
-  x: Float32Array,
-  dy: Float32Array,
   info: backend_util.Conv2DInfo,
   layout: GridLayout,
+  at: readonly number[],
   out: Float32Array,
-): boolean {
+): void {
+  const [gridAt, dyGridAt, rowsAt, partialsAt] = at as [number, number, number, number];
   const c = info.inChannels;
   const k = info.filterHeight * info.filterWidth * c;
   const n = info.outChannels;
   const parts = pk.threads;
-  const at = pk.reserve([c * layout.rowLength, layout.mp * n, k * parts, k * n * parts]);
-  if (!at) return false;
-  const [gridAt, dyGridAt, rowsAt, partialsAt] = at as [number, number, number, number];
-  const f32 = pk.f32();
-  const grid = f32.subarray(gridAt / 4, gridAt / 4 + c * layout.rowLength);
-  const dyGrid = f32.subarray(dyGridAt / 4, dyGridAt / 4 + layout.mp * n);
-  fillNhwcGrids(x, dy, grid, dyGrid, info, layout);
-  f32.fill(0, partialsAt / 4, partialsAt / 4 + k * n * parts);
+  pk.f32().fill(0, partialsAt / 4, partialsAt / 4 + k * n * parts);
   const starts = rowStarts(info, layout.gw, c, 1);
   const i32 = pk.i32();
   pk.split('gemmRows', layout.mp, (m0, m1, part) => {
@@ -231,6 +235,29 @@ function filterGradParallel(
     const from = partialsAt / 4 + part * k * n;
     for (let i = 0; i < k * n; i++) out[i]! += partials[from + i]!;
   }
+}
+
+/**
+ * dW as in {@link filterGradSimd}, with the grids in the shared memory of simd/parallel.ts and the
+ * product split over its threads ({@link filterGradFromGrids}). False, touching nothing, when the
+ * shared memory cannot hold the operands.
+ */
+function filterGradParallel(
+  pk: ParallelKernels,
+  x: Float32Array,
+  dy: Float32Array,
+  info: backend_util.Conv2DInfo,
+  layout: GridLayout,
+  out: Float32Array,
+): boolean {
+  const counts = filterGradCounts(pk, info, layout);
+  const at = pk.reserve(counts);
+  if (!at) return false;
+  const f32 = pk.f32();
+  const grid = f32.subarray(at[0]! / 4, at[0]! / 4 + counts[0]!);
+  const dyGrid = f32.subarray(at[1]! / 4, at[1]! / 4 + counts[1]!);
+  fillNhwcGrids(x, dy, grid, dyGrid, info, layout);
+  filterGradFromGrids(pk, info, layout, at, out);
   return true;
 }
 

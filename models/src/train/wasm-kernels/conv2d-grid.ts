@@ -110,30 +110,40 @@ export interface ConvEpilogue {
   relu: boolean;
 }
 
+/** Where {@link convolveInShared} left its result: `rows` rows of `owp` cells of n floats at byte `outAt`. */
+export interface SharedConvOutput {
+  outAt: number;
+  rows: number;
+  owp: number;
+  /** Byte offsets of the extra room the caller asked for. */
+  extra: number[];
+}
+
 /**
- * out ([batch, outH, outW, n]) = the stride-1 convolution of `src` with `weights` ([fh·fw·c, n],
- * row-major, tap-major: the layout of a [fh, fw, c, n] filter), on the grid `g` describes, with
- * the optional `epilogue` applied to each output (in the worker threads, as the sums are stored).
- * Returns false, touching nothing, when the shared memory cannot hold the operands.
+ * The stride-1 convolution of `src` with `weights` ([fh·fw·c, n], row-major, tap-major: the
+ * layout of a [fh, fw, c, n] filter) on the grid `g` describes, with the optional `epilogue`
+ * applied to each output (in the worker threads, as the sums are stored), left in the shared
+ * memory as [batch·outH, owp, n] (owp = outW rounded up to even). `extra` reserves more room (float
+ * counts) in the same reservation, for what the caller does next. Undefined, touching nothing,
+ * when the shared memory cannot hold it all.
  */
-export function gridConvolve(
+export function convolveInShared(
   pk: ParallelKernels,
   src: Float32Array,
   weights: Float32Array,
   g: GridConv,
-  out: Float32Array,
   epilogue?: ConvEpilogue,
-): boolean {
+  extra: readonly number[] = [],
+): SharedConvOutput | undefined {
   const { batch, c, gh, gw, fh, fw, outH, outW, n } = g;
-  const taps = fh * fw;
   // Cells are computed in pairs, so a row of odd width computes one more cell. It reads at most one
   // cell past the grid, hence the spare row of cells.
   const owp = outW + (outW % 2);
   const rows = batch * outH;
   const cells = batch * gh * gw + gw;
   const bias = epilogue?.bias;
-  const at = pk.reserve([cells * c, taps * c * n, fh, rows * owp * n, bias ? n : 0]);
-  if (!at) return false;
+  const at = pk.reserve([cells * c, fh * fw * c * n, fh, rows * owp * n, bias ? n : 0, ...extra]);
+  if (!at) return undefined;
   const [gridAt, weightsAt, offsetsAt, outAt, biasAt] = at as [number, number, number, number, number];
   const f32 = pk.f32();
   const grid = f32.subarray(gridAt / 4, gridAt / 4 + cells * c);
@@ -146,16 +156,38 @@ export function gridConvolve(
   for (let i = 0; i < fh; i++) i32[offsetsAt / 4 + i] = i * gw * c * 4;
   const tail = [fw * c, bias ? biasAt : 0, epilogue?.relu ? 1 : 0];
   pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, fh, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp, ...tail]);
+  return { outAt, rows, owp, extra: at.slice(5) };
+}
+
+/** Copies rows of `owp` cells of n floats from the shared memory at byte `at` into `out`, dropping each row's cells past `outW`. */
+export function copyRowsOut(pk: ParallelKernels, at: number, rows: number, owp: number, outW: number, n: number, out: Float32Array): void {
   const result = pk.f32();
   if (owp === outW) {
-    out.set(result.subarray(outAt / 4, outAt / 4 + rows * outW * n));
-  } else {
-    const rowFloats = outW * n;
-    for (let r = 0; r < rows; r++) {
-      const from = outAt / 4 + r * owp * n;
-      out.set(result.subarray(from, from + rowFloats), r * rowFloats);
-    }
+    out.set(result.subarray(at / 4, at / 4 + rows * outW * n));
+    return;
   }
+  const rowFloats = outW * n;
+  for (let r = 0; r < rows; r++) {
+    const from = at / 4 + r * owp * n;
+    out.set(result.subarray(from, from + rowFloats), r * rowFloats);
+  }
+}
+
+/**
+ * out ([batch, outH, outW, n]) = the convolution of {@link convolveInShared}, copied out.
+ * Returns false, touching nothing, when the shared memory cannot hold the operands.
+ */
+export function gridConvolve(
+  pk: ParallelKernels,
+  src: Float32Array,
+  weights: Float32Array,
+  g: GridConv,
+  out: Float32Array,
+  epilogue?: ConvEpilogue,
+): boolean {
+  const done = convolveInShared(pk, src, weights, g, epilogue);
+  if (!done) return false;
+  copyRowsOut(pk, done.outAt, done.rows, done.owp, g.outW, g.n, out);
   return true;
 }
 

@@ -162,6 +162,8 @@ describe('registerWasmTrainingKernels', () => {
       'EdgeloopAdamUpdate',
       'EdgeloopConv2DBiasRelu',
       'EdgeloopReluGradSum',
+      'EdgeloopConv2DBiasReluMaxPool',
+      'EdgeloopConvPoolGrad',
     ]);
     const funcs = names.map((n) => tf.getKernel(n, 'wasm')!.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual(names);

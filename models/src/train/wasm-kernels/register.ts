@@ -69,6 +69,7 @@ import { ADAM_UPDATE, adamUpdate } from './adam.js';
 import { batchMatMul } from './batch-mat-mul.js';
 import { BACKEND, nativeKernels } from './common.js';
 import { CONV_BIAS_RELU, conv2DBiasRelu, installConvBlockGradient, RELU_GRAD_SUM, reluGradSum } from './conv-block.js';
+import { CONV_POOL, CONV_POOL_GRAD, conv2DBiasReluMaxPool, convPoolGrad, installConvPoolGradient } from './conv-pool-block.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { conv2D } from './conv2d-grid.js';
@@ -149,6 +150,14 @@ const PROVIDED: readonly ProvidedKernel[] = [
     config: { kernelName: RELU_GRAD_SUM, backendName: BACKEND, kernelFunc: reluGradSum },
     reason: 'fused',
   },
+  {
+    config: { kernelName: CONV_POOL, backendName: BACKEND, kernelFunc: conv2DBiasReluMaxPool },
+    reason: 'fused',
+  },
+  {
+    config: { kernelName: CONV_POOL_GRAD, backendName: BACKEND, kernelFunc: convPoolGrad },
+    reason: 'fused',
+  },
 ];
 
 /**
@@ -177,7 +186,9 @@ const PROVIDED: readonly ProvidedKernel[] = [
  *    (conv2d-grid.ts); the rest is native;
  *  - `EdgeloopAdamUpdate`: ours, one Adam step of a variable in one pass (adam.ts);
  *  - `EdgeloopConv2DBiasRelu` and `EdgeloopReluGradSum`: ours, a conv layer with bias and ReLU
- *    as one op with its gradient (conv-block.ts), which train/fused-step.ts uses.
+ *    as one op with its gradient (conv-block.ts), which train/fused-step.ts uses;
+ *  - `EdgeloopConv2DBiasReluMaxPool` and `EdgeloopConvPoolGrad`: ours, such a layer and the 2×2
+ *    max pool after it as one op on the worker threads (conv-pool-block.ts), likewise.
  * The gradient kernels are checked against float64 finite differences, and the
  * others element by element against tfjs's own results, in
  * wasm-kernels/kernels.test.ts. This module's kernels also replace any
@@ -216,5 +227,6 @@ export function registerWasmTrainingKernels(): string[] {
   }
   installReluGradient();
   installConvBlockGradient();
+  installConvPoolGradient();
   return names;
 }

@@ -19,14 +19,14 @@ export interface KernelBinaries {
   shared: Uint8Array;
 }
 
-/** The bytes of kernels.wat, compiled with wabt (SIMD, and threads for the shared variant) and validated. */
+/** The bytes of kernels.wat, compiled with wabt (SIMD, bulk memory, and threads for the shared variant) and validated. */
 export async function compileKernelsWat(): Promise<KernelBinaries> {
   const { default: initWabt } = await import('wabt');
   const wabt = await initWabt();
   const text = await readFile(here('./kernels.wat'), 'utf8');
   if (!text.includes(PLAIN_IMPORT)) throw new Error(`kernels.wat must import its memory as ${PLAIN_IMPORT}`);
   const compile = (source: string) => {
-    const features = { simd: true, threads: true };
+    const features = { simd: true, threads: true, bulk_memory: true };
     const module = wabt.parseWat('kernels.wat', source, features);
     try {
       // validate() takes the features too, although its type says not: without them it refuses shared memory.

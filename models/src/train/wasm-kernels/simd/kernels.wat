@@ -438,6 +438,149 @@
       (br $rl)))
   )
 
+  ;; A 2x2, stride-2 max pool of conv outputs as convRows leaves them: y is [B*OH, OWP, N] (N a
+  ;; multiple of 4), pooled row pr in [r0, r1) reads rows 2*py and 2*py + 1 of image b (pr = b*PH +
+  ;; py) and writes p and idx, both [B*PH, PW, N]. p is the window's maximum (f32x4.max, so a NaN
+  ;; stays NaN); idx (i32) is where its gradient goes, as MaxPoolGrad picks it: the first maximum in
+  ;; row-major order (0 to 3), from -Infinity with a strict >, or 4 (none) where every value is NaN
+  ;; or -Infinity.
+  (func (export "poolRows")
+    (param $y i32) (param $p i32) (param $idx i32) (param $r0 i32) (param $r1 i32)
+    (param $PH i32) (param $OH i32) (param $OWP i32) (param $PW i32) (param $N i32)
+    (local $pr i32) (local $b i32) (local $nb i32) (local $a0 i32) (local $c0 i32) (local $po i32)
+    (local $px i32) (local $o i32)
+    (local $va v128) (local $vb v128) (local $vc v128) (local $vd v128) (local $m v128)
+    (local $best v128) (local $id v128)
+    (local.set $nb (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $pr (local.get $r0))
+    (block $rdone (loop $rl
+      (br_if $rdone (i32.ge_u (local.get $pr) (local.get $r1)))
+      (local.set $b (i32.div_u (local.get $pr) (local.get $PH)))
+      ;; row 2*py of image b: (b*OH + 2*(pr - b*PH)) * OWP cells
+      (local.set $a0 (i32.add (local.get $y) (i32.mul
+        (i32.mul
+          (i32.add (i32.mul (local.get $b) (local.get $OH))
+                   (i32.shl (i32.sub (local.get $pr) (i32.mul (local.get $b) (local.get $PH))) (i32.const 1)))
+          (local.get $OWP))
+        (local.get $nb))))
+      (local.set $c0 (i32.add (local.get $a0) (i32.mul (local.get $OWP) (local.get $nb))))
+      (local.set $po (i32.mul (i32.mul (local.get $pr) (local.get $PW)) (local.get $nb)))
+      (local.set $px (i32.const 0))
+      (block $xdone (loop $xl
+        (br_if $xdone (i32.ge_u (local.get $px) (local.get $PW)))
+        (local.set $o (i32.const 0))
+        (block $cdone (loop $cl
+          (br_if $cdone (i32.ge_u (local.get $o) (local.get $nb)))
+          (local.set $va (v128.load (i32.add (local.get $a0) (local.get $o))))
+          (local.set $vb (v128.load (i32.add (i32.add (local.get $a0) (local.get $nb)) (local.get $o))))
+          (local.set $vc (v128.load (i32.add (local.get $c0) (local.get $o))))
+          (local.set $vd (v128.load (i32.add (i32.add (local.get $c0) (local.get $nb)) (local.get $o))))
+          (v128.store (i32.add (i32.add (local.get $p) (local.get $po)) (local.get $o))
+            (f32x4.max (f32x4.max (local.get $va) (local.get $vb)) (f32x4.max (local.get $vc) (local.get $vd))))
+          (local.set $best (f32x4.splat (f32.const -inf)))
+          (local.set $id (i32x4.splat (i32.const 4)))
+          (local.set $m (f32x4.gt (local.get $va) (local.get $best)))
+          (local.set $best (v128.bitselect (local.get $va) (local.get $best) (local.get $m)))
+          (local.set $id (v128.bitselect (i32x4.splat (i32.const 0)) (local.get $id) (local.get $m)))
+          (local.set $m (f32x4.gt (local.get $vb) (local.get $best)))
+          (local.set $best (v128.bitselect (local.get $vb) (local.get $best) (local.get $m)))
+          (local.set $id (v128.bitselect (i32x4.splat (i32.const 1)) (local.get $id) (local.get $m)))
+          (local.set $m (f32x4.gt (local.get $vc) (local.get $best)))
+          (local.set $best (v128.bitselect (local.get $vc) (local.get $best) (local.get $m)))
+          (local.set $id (v128.bitselect (i32x4.splat (i32.const 2)) (local.get $id) (local.get $m)))
+          (local.set $m (f32x4.gt (local.get $vd) (local.get $best)))
+          (local.set $id (v128.bitselect (i32x4.splat (i32.const 3)) (local.get $id) (local.get $m)))
+          (v128.store (i32.add (i32.add (local.get $idx) (local.get $po)) (local.get $o)) (local.get $id))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $cl)))
+        (local.set $a0 (i32.add (local.get $a0) (i32.shl (local.get $nb) (i32.const 1))))
+        (local.set $c0 (i32.add (local.get $c0) (i32.shl (local.get $nb) (i32.const 1))))
+        (local.set $po (i32.add (local.get $po) (local.get $nb)))
+        (local.set $px (i32.add (local.get $px) (i32.const 1)))
+        (br $xl)))
+      (local.set $pr (i32.add (local.get $pr) (i32.const 1)))
+      (br $rl)))
+  )
+
+  ;; The backward pass of poolRows and the ReLU before it, onto a zero-padded grid for the conv
+  ;; gradients: for pooled row pr in [r0, r1), v = dyp * step(p) (as reluGrad computes it) goes to
+  ;; the window cell idx names, at grid row top + 2*py (+1) and column left + 2*px (+1) of image b's
+  ;; GH x GW cells of N floats; the window's other cells get 0. The pooled row also writes every
+  ;; other cell of its grid rows, and the first and last pooled rows of an image write the grid rows
+  ;; above and below, so the parts together write each image's whole grid. With sums non-zero, v is
+  ;; added into sums (N float64s) as well: the bias gradient. dyp, p and idx are [B*PH, PW, N].
+  (func (export "unpoolGrid")
+    (param $dyp i32) (param $p i32) (param $idx i32) (param $grid i32) (param $sums i32)
+    (param $r0 i32) (param $r1 i32) (param $PH i32) (param $PW i32) (param $N i32)
+    (param $GH i32) (param $GW i32) (param $top i32) (param $left i32)
+    (local $pr i32) (local $b i32) (local $py i32) (local $nb i32) (local $rowb i32)
+    (local $gy i32) (local $gyHi i32) (local $cell i32) (local $src i32) (local $px i32) (local $o i32)
+    (local $ps i32)
+    (local $g v128) (local $pv v128) (local $id v128) (local $v v128)
+    (local $zero v128) (local $nan v128)
+    (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $nan (f32x4.splat (f32.const nan)))
+    (local.set $nb (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $rowb (i32.mul (local.get $GW) (local.get $nb)))
+    (local.set $pr (local.get $r0))
+    (block $rdone (loop $rl
+      (br_if $rdone (i32.ge_u (local.get $pr) (local.get $r1)))
+      (local.set $b (i32.div_u (local.get $pr) (local.get $PH)))
+      (local.set $py (i32.sub (local.get $pr) (i32.mul (local.get $b) (local.get $PH))))
+      ;; the grid rows this pooled row zeroes: its two, plus those above (first) or below (last)
+      (local.set $gy (select (i32.const 0) (i32.add (local.get $top) (i32.shl (local.get $py) (i32.const 1))) (i32.eqz (local.get $py))))
+      (local.set $gyHi (select (local.get $GH) (i32.add (i32.add (local.get $top) (i32.shl (local.get $py) (i32.const 1))) (i32.const 2))
+        (i32.eq (local.get $py) (i32.sub (local.get $PH) (i32.const 1)))))
+      (memory.fill
+        (i32.add (local.get $grid) (i32.mul (i32.add (i32.mul (local.get $b) (local.get $GH)) (local.get $gy)) (local.get $rowb)))
+        (i32.const 0)
+        (i32.mul (i32.sub (local.get $gyHi) (local.get $gy)) (local.get $rowb)))
+      ;; the window's top-left cell for px = 0
+      (local.set $cell (i32.add (local.get $grid)
+        (i32.add
+          (i32.mul (i32.add (i32.mul (local.get $b) (local.get $GH)) (i32.add (local.get $top) (i32.shl (local.get $py) (i32.const 1)))) (local.get $rowb))
+          (i32.mul (local.get $left) (local.get $nb)))))
+      (local.set $src (i32.mul (i32.mul (local.get $pr) (local.get $PW)) (local.get $nb)))
+      (local.set $px (i32.const 0))
+      (block $xdone (loop $xl
+        (br_if $xdone (i32.ge_u (local.get $px) (local.get $PW)))
+        (local.set $o (i32.const 0))
+        (block $cdone (loop $cl
+          (br_if $cdone (i32.ge_u (local.get $o) (local.get $nb)))
+          (local.set $g (v128.load (i32.add (i32.add (local.get $dyp) (local.get $src)) (local.get $o))))
+          (local.set $pv (v128.load (i32.add (i32.add (local.get $p) (local.get $src)) (local.get $o))))
+          (local.set $id (v128.load (i32.add (i32.add (local.get $idx) (local.get $src)) (local.get $o))))
+          (local.set $v (v128.bitselect
+            (local.get $g)
+            (v128.bitselect (local.get $nan) (f32x4.mul (local.get $g) (local.get $zero)) (f32x4.ne (local.get $pv) (local.get $pv)))
+            (f32x4.gt (local.get $pv) (local.get $zero))))
+          (v128.store (i32.add (local.get $cell) (local.get $o))
+            (v128.and (local.get $v) (i32x4.eq (local.get $id) (i32x4.splat (i32.const 0)))))
+          (v128.store (i32.add (i32.add (local.get $cell) (local.get $nb)) (local.get $o))
+            (v128.and (local.get $v) (i32x4.eq (local.get $id) (i32x4.splat (i32.const 1)))))
+          (v128.store (i32.add (i32.add (local.get $cell) (local.get $rowb)) (local.get $o))
+            (v128.and (local.get $v) (i32x4.eq (local.get $id) (i32x4.splat (i32.const 2)))))
+          (v128.store (i32.add (i32.add (i32.add (local.get $cell) (local.get $rowb)) (local.get $nb)) (local.get $o))
+            (v128.and (local.get $v) (i32x4.eq (local.get $id) (i32x4.splat (i32.const 3)))))
+          (if (local.get $sums) (then
+            ;; a window with no maximum (idx 4) passes no gradient, so adds nothing
+            (local.set $v (v128.and (local.get $v) (i32x4.ne (local.get $id) (i32x4.splat (i32.const 4)))))
+            (local.set $ps (i32.add (local.get $sums) (i32.shl (local.get $o) (i32.const 1))))
+            (v128.store offset=0 (local.get $ps)
+              (f64x2.add (v128.load offset=0 (local.get $ps)) (f64x2.promote_low_f32x4 (local.get $v))))
+            (v128.store offset=16 (local.get $ps)
+              (f64x2.add (v128.load offset=16 (local.get $ps))
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $cl)))
+        (local.set $cell (i32.add (local.get $cell) (i32.shl (local.get $nb) (i32.const 1))))
+        (local.set $src (i32.add (local.get $src) (local.get $nb)))
+        (local.set $px (i32.add (local.get $px) (i32.const 1)))
+        (br $xl)))
+      (local.set $pr (i32.add (local.get $pr) (i32.const 1)))
+      (br $rl)))
+  )
+
   ;; One Adam step for n floats, the float32 operations in the order tfjs's AdamOptimizer runs them
   ;; as separate kernels, so the result is the same to the bit:
   ;;   m' = m*b1 + g*(1-b1)        v' = v*b2 + (g*g)*(1-b2)

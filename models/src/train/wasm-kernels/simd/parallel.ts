@@ -28,7 +28,7 @@ const MAXIMUM_PAGES = 32_768;
 const WORKER_TIMEOUT_MS = 120_000;
 
 /** The exports of kernels.wat that parallel.ts splits. */
-const SPLIT_KERNELS = ['convRows', 'gemmRows'] as const;
+const SPLIT_KERNELS = ['convRows', 'gemmRows', 'poolRows', 'unpoolGrid'] as const;
 type SplitKernel = (typeof SPLIT_KERNELS)[number];
 
 /** Control words, one Int32Array per worker: the job's sequence number, the last one done, status, kernel, argument count, arguments. */
@@ -67,10 +67,7 @@ for (;;) {
 }
 `;
 
-interface KernelExports {
-  convRows(...args: number[]): void;
-  gemmRows(...args: number[]): void;
-}
+type KernelExports = Record<SplitKernel, (...args: number[]) => void>;
 
 export class ParallelKernels {
   readonly memory: WebAssembly.Memory;
@@ -80,7 +77,7 @@ export class ParallelKernels {
   private readonly workers: Worker[] = [];
   private used = 0;
   /** Calls of each kernel so far (tests use it to see that a path was taken). */
-  readonly calls: Record<SplitKernel, number> = { convRows: 0, gemmRows: 0 };
+  readonly calls: Record<SplitKernel, number> = { convRows: 0, gemmRows: 0, poolRows: 0, unpoolGrid: 0 };
 
   constructor(threads: number) {
     const module = new WebAssembly.Module(Buffer.from(KERNELS_SHARED_WASM_BASE64, 'base64'));
