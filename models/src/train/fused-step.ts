@@ -79,7 +79,7 @@ interface PoolConfig {
 
 /** Whether this layer is a 2×2, stride-2, 'valid', channels-last max pool: the one conv-pool-block.ts fuses. */
 export function isPool2x2(layer: tf.layers.Layer | undefined): boolean {
-  if (!layer || layer.getClassName() !== 'MaxPooling2D') return false;
+  if (layer?.getClassName() !== 'MaxPooling2D') return false;
   const cfg = layer.getConfig() as PoolConfig;
   const size = pair(cfg.poolSize, 2);
   const strides = pair(cfg.strides ?? cfg.poolSize, 2);
@@ -159,14 +159,7 @@ export function fusedTrainStep(model: tf.LayersModel): ((xs: tf.Tensor, ys: tf.T
   // A Sequential model compiles the functional model inside it, which holds the train function's parts.
   const compiled = (model as unknown as { model?: CompiledModel }).model ?? (model as unknown as CompiledModel);
   const { lossFunctions, metricsTensors, collectedTrainableWeights, optimizer_: optimizer } = compiled;
-  if (
-    !lossFunctions ||
-    lossFunctions.length !== 1 ||
-    compiled.outputs.length !== 1 ||
-    !metricsTensors ||
-    !collectedTrainableWeights ||
-    !optimizer
-  ) {
+  if (lossFunctions?.length !== 1 || compiled.outputs.length !== 1 || !metricsTensors || !collectedTrainableWeights || !optimizer) {
     return undefined;
   }
   const lossFunction = lossFunctions[0]!;

@@ -2,7 +2,8 @@
  * The fused conv layer (conv-block.ts) and the training step that uses it (fused-step.ts):
  * forward and gradients against the float64 chain rule, on the grid path (2 threads) and the
  * native one (1 thread, one input channel, stride 2); the fused ReLU and bias gradient against the
- * two kernels it replaces, bit for bit; and the step against `trainOnBatch`.
+ * two kernels it replaces, bit for bit; the conv + max pool op (conv-pool-block.ts) likewise;
+ * and the step against `trainOnBatch`, on one thread and two.
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -13,6 +14,7 @@ import { selectBackend } from '../backend.js';
 import { fusedForward, fusedTrainStep } from '../fused-step.js';
 import { adamOptimizer } from './adam.js';
 import { CONV_BIAS_RELU, conv2dBiasRelu, RELU_GRAD_SUM } from './conv-block.js';
+import { conv2dBiasReluMaxPool, convPoolPlan } from './conv-pool-block.js';
 import { parallelKernels, setTrainThreads } from './simd/parallel.js';
 
 beforeAll(async () => {
@@ -130,6 +132,155 @@ describe('EdgeloopConv2DBiasRelu (wasm)', () => {
   });
 });
 
+/**
+ * maxpool2x2(relu(conv(x, w) + b)) and the gradients of sum(that · r) in float64, each window's
+ * gradient going to its first maximum in row-major order (as MaxPoolGrad routes it).
+ */
+function poolReference(x: Float64Array, w: Float64Array, b: Float64Array, r: Float64Array, g: ConvGeometry) {
+  const { outH, outW } = convDims(g);
+  const n = g.outC;
+  const z = conv2dF64(x, w, g);
+  const y = z.map((v, i) => Math.max(0, v + b[i % n]!));
+  const ph = Math.floor(outH / 2);
+  const pw = Math.floor(outW / 2);
+  const p = new Float64Array(g.batch * ph * pw * n);
+  const act = new Float64Array(y.length);
+  for (let bi = 0; bi < g.batch; bi++)
+    for (let py = 0; py < ph; py++)
+      for (let px = 0; px < pw; px++)
+        for (let c = 0; c < n; c++) {
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          for (const [dy, dx] of [
+            [0, 0],
+            [0, 1],
+            [1, 0],
+            [1, 1],
+          ] as const) {
+            const i = ((bi * outH + 2 * py + dy) * outW + 2 * px + dx) * n + c;
+            if (y[i]! > best) {
+              best = y[i]!;
+              at = i;
+            }
+          }
+          const o = ((bi * ph + py) * pw + px) * n + c;
+          p[o] = best;
+          act[at] = y[at]! > 0 ? r[o]! : 0;
+        }
+  const db = new Float64Array(n);
+  act.forEach((v, i) => {
+    db[i % n]! += v;
+  });
+  return { p, db, ...conv2dBackpropF64(x, w, act, g) };
+}
+
+const POOL_GEOMS: [string, ConvGeometry, boolean][] = [
+  ['14x14x16 -> 32, same', { batch: 8, inH: 14, inW: 14, inC: 16, fh: 3, fw: 3, outC: 32, strideH: 1, strideW: 1, pad: 'same' }, true],
+  // Odd conv outputs (the last row and column are in no window), a 'valid' 5×3 filter.
+  [
+    '9x11x16 -> 16, 5x3 valid',
+    { batch: 40, inH: 11, inW: 11, inC: 16, fh: 5, fw: 3, outC: 16, strideH: 1, strideW: 1, pad: 'valid' },
+    true,
+  ],
+  // A first layer: one input channel, no input gradient.
+  [
+    '28x28x1 -> 16, first layer',
+    { batch: 40, inH: 28, inW: 28, inC: 1, fh: 3, fw: 3, outC: 16, strideH: 1, strideW: 1, pad: 'same' },
+    false,
+  ],
+];
+
+describe('EdgeloopConv2DBiasReluMaxPool (wasm, 2 threads)', () => {
+  beforeAll(async () => {
+    await setTrainThreads(2);
+  });
+
+  it.each(POOL_GEOMS.map(([name, g, needDx], i) => [name, g, needDx, i] as const))(
+    '%s: the pooled output and the gradients match the float64 chain rule',
+    (_name, g, needDx, i) => {
+      const { outH, outW } = convDims(g);
+      const next = rng(90 + i);
+      const x = randF32(g.batch * g.inH * g.inW * g.inC, next);
+      const w = randF32(g.fh * g.fw * g.inC * g.outC, next);
+      const b = randF32(g.outC, next).map((v) => v * 0.5);
+      const ph = Math.floor(outH / 2);
+      const pw = Math.floor(outW / 2);
+      const r = randF32(g.batch * ph * pw * g.outC, next);
+      const want = poolReference(x, w, b, r, g);
+      const xt = tf.tensor4d(Float32Array.from(x), [g.batch, g.inH, g.inW, g.inC]);
+      const wt = tf.tensor4d(Float32Array.from(w), [g.fh, g.fw, g.inC, g.outC]);
+      const bt = tf.tensor1d(Float32Array.from(b));
+      const rt = tf.tensor4d(Float32Array.from(r), [g.batch, ph, pw, g.outC]);
+      const attrs = { pad: g.pad as 'same' | 'valid', needDx };
+      expect(convPoolPlan(xt.shape, wt.shape, attrs)).toBeDefined();
+      const pk = parallelKernels()!;
+      const before = { ...pk.calls };
+      const p = conv2dBiasReluMaxPool(xt, wt, bt, attrs);
+      expect(p.shape).toEqual([g.batch, ph, pw, g.outC]);
+      expect(relErr(p.dataSync(), want.p)).toBeLessThan(TOL);
+      expect(pk.calls.poolRows).toBe(before.poolRows + 1);
+      const loss = (xv: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor) =>
+        tf.sum(tf.mul(conv2dBiasReluMaxPool(xv as tf.Tensor4D, wv as tf.Tensor4D, bv as tf.Tensor1D, attrs), rt));
+      if (needDx) {
+        const [dx, dw, db] = tf.grads(loss)([xt, wt, bt]);
+        expect(relErr(dx!.dataSync(), want.dx)).toBeLessThan(TOL);
+        expect(relErr(dw!.dataSync(), want.dw)).toBeLessThan(TOL);
+        expect(relErr(db!.dataSync(), want.db)).toBeLessThan(TOL);
+        tf.dispose([dx!, dw!, db!]);
+      } else {
+        const [dw, db] = tf.grads((wv: tf.Tensor, bv: tf.Tensor) => loss(xt, wv, bv))([wt, bt]);
+        expect(relErr(dw!.dataSync(), want.dw)).toBeLessThan(TOL);
+        expect(relErr(db!.dataSync(), want.db)).toBeLessThan(TOL);
+        // Built without the input gradient: asking for it is a clear error, not a wrong answer.
+        expect(() => tf.grads(loss)([xt, wt, bt])).toThrow(/no input gradient/);
+        tf.dispose([dw!, db!]);
+      }
+      tf.dispose([p, xt, wt, bt, rt]);
+    },
+  );
+
+  it('sends the gradient of a tied window to its first maximum, as MaxPoolGrad does', () => {
+    // A constant input makes every interior conv output of a channel equal: four-way ties.
+    const g: ConvGeometry = { batch: 8, inH: 14, inW: 14, inC: 16, fh: 3, fw: 3, outC: 32, strideH: 1, strideW: 1, pad: 'same' };
+    const next = rng(17);
+    const x = new Float64Array(g.batch * g.inH * g.inW * g.inC).fill(0.25);
+    const w = randF32(g.fh * g.fw * g.inC * g.outC, next);
+    const b = new Float64Array(g.outC).fill(2);
+    const r = randF32(g.batch * 7 * 7 * g.outC, next);
+    const want = poolReference(x, w, b, r, g);
+    const t = {
+      x: tf.tensor4d(Float32Array.from(x), [g.batch, 14, 14, 16]),
+      w: tf.tensor4d(Float32Array.from(w), [3, 3, 16, 32]),
+      b: tf.tensor1d(Float32Array.from(b)),
+      r: tf.tensor4d(Float32Array.from(r), [g.batch, 7, 7, 32]),
+    };
+    const attrs = { pad: 'same' as const, needDx: true };
+    const [dx, dw] = tf.grads((xv: tf.Tensor, wv: tf.Tensor) =>
+      tf.sum(tf.mul(conv2dBiasReluMaxPool(xv as tf.Tensor4D, wv as tf.Tensor4D, t.b, attrs), t.r)),
+    )([t.x, t.w]);
+    expect(relErr(dw!.dataSync(), want.dw)).toBeLessThan(TOL);
+    expect(relErr(dx!.dataSync(), want.dx)).toBeLessThan(TOL);
+    tf.dispose([dx!, dw!, ...Object.values(t)]);
+  });
+
+  it('takes only the shapes it can run', async () => {
+    const same = { pad: 'same' as const, needDx: true };
+    expect(convPoolPlan([8, 14, 14, 16], [3, 3, 16, 32], same)).toBeDefined();
+    // outputs not in sixteens; dx wanted with inputs not in sixteens; too little work; no whole window
+    expect(convPoolPlan([8, 14, 14, 16], [3, 3, 16, 24], same)).toBeUndefined();
+    expect(convPoolPlan([8, 14, 14, 8], [3, 3, 8, 32], same)).toBeUndefined();
+    expect(convPoolPlan([16, 14, 14, 8], [3, 3, 8, 32], { pad: 'same', needDx: false })).toBeDefined();
+    expect(convPoolPlan([1, 14, 14, 16], [3, 3, 16, 32], same)).toBeUndefined();
+    expect(convPoolPlan([2000, 1, 1, 16], [1, 1, 16, 128], same)).toBeUndefined();
+    await setTrainThreads(1);
+    try {
+      expect(convPoolPlan([8, 14, 14, 16], [3, 3, 16, 32], same)).toBeUndefined();
+    } finally {
+      await setTrainThreads(2);
+    }
+  });
+});
+
 describe('EdgeloopReluGradSum (wasm)', () => {
   it.each([
     [[6, 5, 7, 32], 'sixteens: one SIMD pass'],
@@ -163,43 +314,53 @@ describe('fusedTrainStep', () => {
     return m;
   };
 
-  it('trains as trainOnBatch does: the same losses, accuracies and weights, step for step, and leaks no tensor', async () => {
-    await setTrainThreads(2);
-    const next = rng(9);
-    const xs = tf.tensor4d(
-      Float32Array.from(randF32(32 * 784, next), (v) => (v + 1) / 2),
-      [32, 28, 28, 1],
-    );
-    const ys = tf
-      .oneHot(
-        tf.tensor1d(
-          Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 10),
-          'int32',
-        ),
-        10,
-      )
-      .toFloat();
-    const fused = compiled();
-    const plain = compiled();
-    const step = fusedTrainStep(fused);
-    expect(step).toBeDefined();
-    let tensors = 0;
-    for (let i = 0; i < 4; i++) {
-      const [lossF, accF] = await step!(xs, ys);
-      const [lossP, accP] = (await plain.trainOnBatch(xs, ys)) as number[];
-      expect(Math.abs(lossF! - lossP!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(lossP!)));
-      expect(accF).toBe(accP);
-      // The first step creates Adam's moments; after it, the count stays put.
-      if (i === 0) tensors = tf.memory().numTensors;
-    }
-    expect(tf.memory().numTensors).toBe(tensors);
-    const a = fused.getWeights();
-    const b = plain.getWeights();
-    a.forEach((w, i) => {
-      expect(relErr(w.dataSync(), b[i]!.dataSync())).toBeLessThan(1e-5);
-    });
-    tf.dispose([xs, ys]);
-  });
+  it.each([1, 2])(
+    'on %i thread(s), trains as trainOnBatch does: the same losses, accuracies and weights, step for step, and leaks no tensor',
+    async (threads) => {
+      await setTrainThreads(threads);
+      const calls = parallelKernels()?.calls.poolRows ?? 0;
+      // 48 images: enough work for both conv layers to take the threads.
+      const next = rng(9);
+      const xs = tf.tensor4d(
+        Float32Array.from(randF32(48 * 784, next), (v) => (v + 1) / 2),
+        [48, 28, 28, 1],
+      );
+      const ys = tf
+        .oneHot(
+          tf.tensor1d(
+            Int32Array.from({ length: 48 }, (_, i) => (i * 7) % 10),
+            'int32',
+          ),
+          10,
+        )
+        .toFloat();
+      const fused = compiled();
+      const plain = compiled();
+      const step = fusedTrainStep(fused);
+      expect(step).toBeDefined();
+      let tensors = 0;
+      for (let i = 0; i < 4; i++) {
+        const [lossF, accF] = await step!(xs, ys);
+        const [lossP, accP] = (await plain.trainOnBatch(xs, ys)) as number[];
+        expect(Math.abs(lossF! - lossP!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(lossP!)));
+        expect(accF).toBe(accP);
+        // The first step creates Adam's moments; after it, the count stays put.
+        if (i === 0) tensors = tf.memory().numTensors;
+      }
+      expect(tf.memory().numTensors).toBe(tensors);
+      // With threads, both conv + pool pairs of the MNIST CNN ran fused, in every step.
+      expect(parallelKernels()?.calls.poolRows ?? 0).toBe(calls + (threads > 1 ? 8 : 0));
+      // On one thread the convs run on XNNPACK's FusedConv2D, which starts its sums at the
+      // bias rather than adding it last; Adam turns those last bits into about 1e-4 of a weight in
+      // four steps. A wrong gradient moves weights by percents in one step.
+      const a = fused.getWeights();
+      const b = plain.getWeights();
+      a.forEach((w, i) => {
+        expect(relErr(w.dataSync(), b[i]!.dataSync())).toBeLessThan(threads > 1 ? 1e-5 : 5e-4);
+      });
+      tf.dispose([xs, ys]);
+    },
+  );
 
   it('applies only where it can stand in for trainOnBatch', async () => {
     const m = compiled();
