@@ -3,40 +3,56 @@
  * flag set, the native kernel leaves XNNPACK for a scalar C++ loop, about 10× slower on the
  * Dense-layer gradients (dx = dy·Wᵀ and dW = xᵀ·dy each took 4 ms on the MNIST CNN, 0.4–0.6 ms
  * this way). A single product big enough to share (a Dense layer's forward pass and both its
- * gradients, on a training batch) is then split over threads (simd/parallel.ts); every other
- * product goes to the native kernel (XNNPACK) unchanged.
+ * gradients, on a training batch) is split over threads instead (simd/parallel.ts), reading a
+ * transposed a in place, so only a transposed b is transposed first; every other product goes to
+ * the native kernel (XNNPACK) unchanged.
  */
 import { getKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, filledOutput, heapF32, nativeKernel, wasmBackendOf } from './common.js';
-import { GRID_CONV_MIN_CHANNELS, GRID_CONV_MIN_MACS, type GridConv, gridConvolve } from './conv2d-grid.js';
+import { GRID_CONV_MIN_CHANNELS, GRID_CONV_MIN_MACS } from './conv2d-grid.js';
 import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
 
-/** The shared kernels, when this product (batch 1, after any transposes) is worth splitting. */
-function parallelFor(a: TensorInfo, b: TensorInfo): ParallelKernels | undefined {
+/** a's rows and columns as the product reads them: [M, K], after transposeA. */
+function productDims(a: TensorInfo, b: TensorInfo, transposeA: boolean): { m: number; k: number; n: number } {
+  const [r, c] = a.shape.slice(-2) as [number, number];
+  return transposeA ? { m: c, k: r, n: b.shape.at(-1)! } : { m: r, k: c, n: b.shape.at(-1)! };
+}
+
+/** The shared kernels, when this product (batch 1, b not transposed) is worth splitting. */
+function parallelFor(a: TensorInfo, b: TensorInfo, transposeA: boolean): ParallelKernels | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   const batch = a.shape.slice(0, -2).reduce((p, d) => p * d, 1) * b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
-  const [m, k] = a.shape.slice(-2) as [number, number];
-  const n = b.shape.at(-1)!;
-  if (batch !== 1 || m % 2 !== 0 || n % 16 !== 0 || k < GRID_CONV_MIN_CHANNELS || m * k * n < GRID_CONV_MIN_MACS) return undefined;
+  const { m, k, n } = productDims(a, b, transposeA);
+  if (batch !== 1 || n % 16 !== 0 || k < GRID_CONV_MIN_CHANNELS || m * k * n < GRID_CONV_MIN_MACS) return undefined;
   return parallelKernels();
 }
 
 /**
- * The product of a and b (no transposes) split over threads, or undefined where it does not apply:
- * out[M, N] = a[M, K] · b[K, N] is a grid convolution (conv2d-grid.ts) with one tap, on a grid two
- * cells wide whose cells are a's rows, b being the filter.
+ * out[M, N] = op(a)[M, K] · b[K, N] split over threads by rows of out, or undefined where it does
+ * not apply. `gemmRows` of kernels.wat reads each row of op(a) from any start with any element
+ * stride, so a transposed a is read in place (its rows are a's columns, M floats apart); b's rows
+ * are read whole, so a transposed b is transposed before. Each thread writes its own rows of out.
  */
-function splitProduct(backend: BackendWasm, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
-  const pk = parallelFor(a, b);
+function splitProduct(backend: BackendWasm, a: TensorInfo, b: TensorInfo, transposeA: boolean): TensorInfo | undefined {
+  const pk = parallelFor(a, b, transposeA);
   if (!pk) return undefined;
-  const [m, k] = a.shape.slice(-2) as [number, number];
-  const n = b.shape.at(-1)!;
-  const rows = m / 2;
-  const grid: GridConv = { batch: 1, h: rows, w: 2, c: k, top: 0, left: 0, gh: rows, gw: 2, fh: 1, fw: 1, outH: rows, outW: 2, n };
-  return filledOutput(backend, [...a.shape.slice(0, -2), m, n], (out) =>
-    gridConvolve(pk, heapF32(backend, a), heapF32(backend, b), grid, out),
-  );
+  const { m, k, n } = productDims(a, b, transposeA);
+  return filledOutput(backend, [...a.shape.slice(0, -2), m, n], (out) => {
+    const at = pk.reserve([m * k, k * n, m * n, m]);
+    if (!at) return false;
+    const [aAt, bAt, cAt, rowsAt] = at as [number, number, number, number];
+    const f32 = pk.f32();
+    f32.set(heapF32(backend, a), aAt / 4);
+    f32.set(heapF32(backend, b), bAt / 4);
+    f32.fill(0, cAt / 4, cAt / 4 + m * n);
+    const i32 = pk.i32();
+    for (let i = 0; i < m; i++) i32[rowsAt / 4 + i] = aAt + (transposeA ? i : i * k) * 4;
+    const stride = (transposeA ? m : 1) * 4;
+    pk.split('gemmRows', m, (i0, i1) => [rowsAt + i0 * 4, i1 - i0, k, bAt, n, cAt + i0 * n * 4, stride]);
+    out.set(pk.f32().subarray(cAt / 4, cAt / 4 + m * n));
+    return true;
+  });
 }
 
 interface BatchMatMulAttrs {
@@ -50,7 +66,11 @@ export const batchMatMul: KernelFunc = (args) => {
   const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
   const transpose = getKernel('Transpose', BACKEND);
   const { a, b } = inputs as unknown as { a: TensorInfo; b: TensorInfo };
-  if (!transposeA && !transposeB) return splitProduct(wasmBackendOf(backend, 'BatchMatMul'), a, b) ?? native(args);
+  if (!transposeB) {
+    const split = splitProduct(wasmBackendOf(backend, 'BatchMatMul'), a, b, transposeA);
+    if (split) return split;
+    if (!transposeA) return native(args);
+  }
   if (!transpose) return native(args);
   const flip = (t: TensorInfo): TensorInfo => {
     const perm = t.shape.map((_, i) => i);
@@ -62,7 +82,7 @@ export const batchMatMul: KernelFunc = (args) => {
   const b2 = transposeB ? flip(b) : b;
   try {
     return (
-      splitProduct(wasmBackendOf(backend, 'BatchMatMul'), a2, b2) ??
+      splitProduct(wasmBackendOf(backend, 'BatchMatMul'), a2, b2, false) ??
       native({
         inputs: { a: a2, b: b2 },
         backend,
