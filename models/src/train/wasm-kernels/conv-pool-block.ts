@@ -139,7 +139,13 @@ function dxGrid(info: backend_util.Conv2DInfo): GridConv {
 function backwardCounts(pk: ParallelKernels, p: ConvPoolPlan, needDx: boolean): number[] {
   const { info } = p;
   const pooled = info.batchSize * p.ph * p.pw * info.outChannels;
-  const counts = [pooled, pooled, pooled, 2 * info.outChannels * pk.threads, ...filterGradCounts(pk, info, gridLayout(info))];
+  const counts = [
+    pooled,
+    pooled,
+    pooled,
+    2 * info.outChannels * pk.chunks(info.batchSize * p.ph),
+    ...filterGradCounts(pk, info, gridLayout(info)),
+  ];
   if (needDx) {
     const g = dxGrid(info);
     counts.push(g.batch * g.gh * g.gw * g.c + g.gw * g.c, g.fh * g.fw * g.c * g.n, g.fh, g.batch * g.outH * (g.outW + (g.outW % 2)) * g.n);
@@ -198,7 +204,7 @@ export const conv2DBiasReluMaxPool: KernelFunc = ({ inputs, backend: given, attr
   return [p, idx];
 };
 
-/** Sends the pooled gradient onto a grid: `unpoolGrid` over the pooled rows, summing into `sumsAt` (per thread) when non-zero. */
+/** Sends the pooled gradient onto a grid: `unpoolGrid` over the pooled rows, summing into `sumsAt` (a partial per chunk) when non-zero. */
 function unpool(
   pk: ParallelKernels,
   plan: ConvPoolPlan,
@@ -209,12 +215,12 @@ function unpool(
 ) {
   const { info, ph, pw } = plan;
   const n = info.outChannels;
-  pk.split('unpoolGrid', info.batchSize * ph, (r0, r1, part) => [
+  pk.split('unpoolGrid', info.batchSize * ph, (r0, r1, chunk) => [
     at.dyp,
     at.p,
     at.idx,
     gridAt,
-    sumsAt === 0 ? 0 : sumsAt + part * n * 8,
+    sumsAt === 0 ? 0 : sumsAt + chunk * n * 8,
     r0,
     r1,
     ph,
@@ -284,18 +290,20 @@ function run(
   f32.set(heapF32(backend, inp.dy), dypAt / 4);
   f32.set(heapF32(backend, inp.p), pAt / 4);
   pk.i32().set(backend.typedArrayFromHeap(inp.idx) as Int32Array, idxAt / 4);
-  f32.fill(0, sumsAt / 4, sumsAt / 4 + 2 * n * pk.threads);
+  const sumChunks = pk.chunks(info.batchSize * plan.ph);
+  f32.fill(0, sumsAt / 4, sumsAt / 4 + 2 * n * sumChunks);
   const sources = { dyp: dypAt, p: pAt, idx: idxAt };
   // dW's grid: dy at the top-left outH × outW of each image's gh × gw cells.
   unpool(pk, plan, sources, dyGridAt, { gh: info.outHeight + info.filterHeight - 1, gw: layout.gw, top: 0, left: 0 }, sumsAt);
   const grid = f32.subarray(xGridAt / 4, xGridAt / 4 + counts[4]!);
   fillXGrid(heapF32(backend, inp.x), grid, info, layout.mp);
   filterGradFromGrids(pk, info, layout, at.slice(4, 8), heapF32(backend, out.dw));
-  const sums = new Float64Array(pk.memory.buffer, sumsAt, n * pk.threads);
+  // The bias gradient: one float64 partial per chunk of pooled rows, added in chunk order.
+  const sums = new Float64Array(pk.memory.buffer, sumsAt, n * sumChunks);
   const db = heapF32(backend, out.db);
   for (let c = 0; c < n; c++) {
     let s = 0;
-    for (let part = 0; part < pk.threads; part++) s += sums[part * n + c]!;
+    for (let chunk = 0; chunk < sumChunks; chunk++) s += sums[chunk * n + c]!;
     db[c] = s;
   }
   if (!out.dx) return;

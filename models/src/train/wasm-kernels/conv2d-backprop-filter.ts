@@ -198,14 +198,15 @@ function filterGradSimd(
 /** The float counts {@link filterGradFromGrids} needs reserved, in its order: x grid, dy grid, row tables, partial dWs. */
 export function filterGradCounts(pk: ParallelKernels, info: backend_util.Conv2DInfo, layout: GridLayout): number[] {
   const k = info.filterHeight * info.filterWidth * info.inChannels;
-  return [info.inChannels * layout.rowLength, layout.mp * info.outChannels, k * pk.threads, k * info.outChannels * pk.threads];
+  const chunks = pk.chunks(layout.mp);
+  return [info.inChannels * layout.rowLength, layout.mp * info.outChannels, k * chunks, k * info.outChannels * chunks];
 }
 
 /**
  * dW = patchesᵀ · dy with the product's M split over the threads, from an NHWC x grid and a dy grid
  * already in the shared memory (at the byte offsets `at`, reserved as {@link filterGradCounts}
- * says): each thread sums its share of the grid cells into a partial dW of its own, and the
- * partials are added into `out`.
+ * says): each chunk of grid cells is summed into a partial dW of its own, and the partials are
+ * added into `out` in chunk order.
  */
 export function filterGradFromGrids(
   pk: ParallelKernels,
@@ -218,21 +219,22 @@ export function filterGradFromGrids(
   const c = info.inChannels;
   const k = info.filterHeight * info.filterWidth * c;
   const n = info.outChannels;
-  const parts = pk.threads;
-  pk.f32().fill(0, partialsAt / 4, partialsAt / 4 + k * n * parts);
+  const chunks = pk.chunks(layout.mp);
+  pk.f32().fill(0, partialsAt / 4, partialsAt / 4 + k * n * chunks);
   const starts = rowStarts(info, layout.gw, c, 1);
   const i32 = pk.i32();
-  pk.split('gemmRows', layout.mp, (m0, m1, part) => {
-    const table = rowsAt + part * k * 4;
+  pk.split('gemmRows', layout.mp, (m0, m1, chunk) => {
+    const table = rowsAt + chunk * k * 4;
     starts.forEach((start, r) => {
       i32[table / 4 + r] = gridAt + (start + m0 * c) * 4;
     });
-    return [table, k, m1 - m0, dyGridAt + m0 * n * 4, n, partialsAt + part * k * n * 4, c * 4];
+    return [table, k, m1 - m0, dyGridAt + m0 * n * 4, n, partialsAt + chunk * k * n * 4, c * 4];
   });
+  // One partial per chunk, added in chunk order: the same sums whichever thread ran which chunk.
   const partials = pk.f32();
   out.set(partials.subarray(partialsAt / 4, partialsAt / 4 + k * n));
-  for (let part = 1; part < parts; part++) {
-    const from = partialsAt / 4 + part * k * n;
+  for (let chunk = 1; chunk < chunks; chunk++) {
+    const from = partialsAt / 4 + chunk * k * n;
     for (let i = 0; i < k * n; i++) out[i]! += partials[from + i]!;
   }
 }

@@ -247,18 +247,38 @@ describe('below the thresholds, and on one thread', () => {
   });
 });
 
+describe('chunks claimed as the threads go', () => {
+  it('give 2, 3 and 4 threads the same bits: the partial sums follow the chunks, not the threads', async () => {
+    const g = GEOMS[0]!;
+    const results: Float32Array[][] = [];
+    for (const threads of [2, 3, 4]) {
+      await setTrainThreads(threads);
+      expect(parallelKernels()!.chunks(10_000)).toBe(16);
+      const c = convCase(g, 7);
+      results.push([c.forward(), c.input(), c.filter()]);
+    }
+    for (const other of results.slice(1)) {
+      other.forEach((values, i) => {
+        expect(Array.from(values)).toEqual(Array.from(results[0]![i]!));
+      });
+    }
+    await setTrainThreads(2);
+    expect(parallelKernels()!.chunks(5)).toBe(5);
+  });
+});
+
 describe('ParallelKernels', () => {
-  it('reports a worker thread whose part failed, and keeps working', async () => {
+  it('reports a chunk that failed, whichever thread ran it, and keeps working', async () => {
     const pk = new ParallelKernels(2);
     try {
       const [tables] = pk.reserve([2])!;
-      // Part 1's row points past the end of the memory: its worker traps.
+      // Chunk 1's row points past the end of the memory: the thread that runs it traps.
       expect(() =>
         pk.split('gemmRows', 2, (m0, m1, part) => {
           pk.i32()[tables! / 4 + part] = part === 0 ? 1024 : 0x7fff_fff0;
           return [tables! + part * 4, 1, m1 - m0, 1024, 16, 2048, 4];
         }),
-      ).toThrow(/worker thread's part failed/);
+      ).toThrow(/parallel gemmRows: chunk 1 of 2 failed/);
       // The next call runs normally: c[0, :] = a[0]·b[0, :] + a[1]·b[1, :] over two parts.
       const [rows, a, b, c] = pk.reserve([2, 2, 32, 32 * 2])!;
       const f32 = pk.f32();

@@ -5,9 +5,11 @@
  * tfjs-backend-wasm runs on one thread in Node (its threaded build cannot start there), and its
  * heap is a plain memory that no other thread can see. So the convolution products copy their
  * operands into a memory of our own, shared with `threads − 1` worker threads that instantiate the
- * same module on it. Each call splits its rows: the workers take their parts, the calling thread
- * takes the first, and the call returns when all are done. It blocks the calling thread
- * throughout (`Atomics.wait`), since a tfjs kernel must return its result.
+ * same module on it. Each call cuts its rows into chunks, which the calling thread and the
+ * workers claim one at a time until none is left (so a worker that wakes late, or runs slowly while
+ * its cache fetches what the calling thread just wrote, takes fewer), and returns when all are
+ * done. It blocks the calling thread throughout (`Atomics.wait`), since a tfjs kernel must return
+ * its result.
  *
  * The workers are plain JavaScript given as text (`eval: true`): under tsx, Node 20 runs no module
  * hooks in a worker, so a worker cannot load this package's TypeScript. They are unref'd, so they
@@ -31,39 +33,61 @@ const WORKER_TIMEOUT_MS = 120_000;
 const SPLIT_KERNELS = ['convRows', 'gemmRows', 'poolRows', 'unpoolGrid'] as const;
 type SplitKernel = (typeof SPLIT_KERNELS)[number];
 
-/** Control words, one Int32Array per worker: the job's sequence number, the last one done, status, kernel, argument count, arguments. */
-const SEQ = 0;
-const DONE = 1;
-const STATUS = 2;
+/**
+ * The job block shared by every thread: a ticket (the job's sequence number in the high 16 bits,
+ * the next unclaimed chunk in the low 16), the count of chunks finished, a failure flag (the first
+ * failed chunk + 1), the kernel, the chunk count, then each chunk's argument count and arguments.
+ */
+const TICKET = 0;
+const FINISHED = 1;
+const FAILED = 2;
 const KERNEL = 3;
-const ARGC = 4;
-const ARGS = 5;
+const COUNT = 4;
+const TABLE = 5;
 const MAX_ARGS = 16;
+const ENTRY = 1 + MAX_ARGS;
+/** A call is cut into at least this many chunks (more with many threads), which threads claim as they go. */
+const MIN_CHUNKS = 16;
+const MAX_CHUNKS = 256;
 /** How long an idle worker spins before it sleeps, ms. */
 const SPIN_MS = 20;
 
+/**
+ * A worker: wait for a new job, claim its chunks until none is left, count each one finished (the
+ * thread that finishes the last wakes the caller), and wait again.
+ */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const kernels = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
 const names = workerData.names;
-const ctl = workerData.ctl;
+const job = workerData.job;
 let seen = 0;
 for (;;) {
   // Spin a while before sleeping: a training step calls again within milliseconds, and waking a
   // sleeping thread (on a virtual machine, a halted vCPU) costs far more than that.
   const spinUntil = performance.now() + ${SPIN_MS};
-  while (Atomics.load(ctl, ${SEQ}) === seen && performance.now() < spinUntil);
-  Atomics.wait(ctl, ${SEQ}, seen);
-  seen = Atomics.load(ctl, ${SEQ});
-  let status = 0;
-  try {
-    kernels[names[ctl[${KERNEL}]]](...ctl.subarray(${ARGS}, ${ARGS} + ctl[${ARGC}]));
-  } catch {
-    status = 1;
+  let ticket = Atomics.load(job, ${TICKET});
+  while (ticket >>> 16 === seen && performance.now() < spinUntil) ticket = Atomics.load(job, ${TICKET});
+  if (ticket >>> 16 === seen) {
+    Atomics.wait(job, ${TICKET}, ticket);
+    continue;
   }
-  Atomics.store(ctl, ${STATUS}, status);
-  Atomics.store(ctl, ${DONE}, seen);
-  Atomics.notify(ctl, ${DONE});
+  seen = ticket >>> 16;
+  const kernel = kernels[names[job[${KERNEL}]]];
+  const count = job[${COUNT}];
+  for (;;) {
+    const t = Atomics.load(job, ${TICKET});
+    if (t >>> 16 !== seen || (t & 0xffff) >= count) break;
+    if (Atomics.compareExchange(job, ${TICKET}, t, t + 1) !== t) continue;
+    const chunk = t & 0xffff;
+    const at = ${TABLE} + chunk * ${ENTRY};
+    try {
+      kernel(...job.subarray(at + 1, at + 1 + job[at]));
+    } catch {
+      Atomics.compareExchange(job, ${FAILED}, 0, chunk + 1);
+    }
+    if (Atomics.add(job, ${FINISHED}, 1) + 1 === count) Atomics.notify(job, ${FINISHED});
+  }
 }
 `;
 
@@ -73,8 +97,9 @@ export class ParallelKernels {
   readonly memory: WebAssembly.Memory;
   readonly threads: number;
   private readonly kernels: KernelExports;
-  private readonly controls: Int32Array[];
+  private readonly job: Int32Array;
   private readonly workers: Worker[] = [];
+  private seq = 0;
   private used = 0;
   /** Calls of each kernel so far (tests use it to see that a path was taken). */
   readonly calls: Record<SplitKernel, number> = { convRows: 0, gemmRows: 0, poolRows: 0, unpoolGrid: 0 };
@@ -84,17 +109,15 @@ export class ParallelKernels {
     this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
     this.kernels = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
     this.threads = threads;
-    this.controls = [];
+    this.job = new Int32Array(new SharedArrayBuffer((TABLE + MAX_CHUNKS * ENTRY) * 4));
     for (let i = 1; i < threads; i++) {
-      const ctl = new Int32Array(new SharedArrayBuffer((ARGS + MAX_ARGS) * 4));
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory: this.memory, ctl, names: SPLIT_KERNELS },
+        workerData: { module, memory: this.memory, job: this.job, names: SPLIT_KERNELS },
         name: `edgeloop-wasm-kernels-${i}`,
       });
       worker.unref();
       this.workers.push(worker);
-      this.controls.push(ctl);
     }
   }
 
@@ -139,43 +162,77 @@ export class ParallelKernels {
   }
 
   /**
-   * Runs `kernel` over `total` units split in `threads` near-equal parts: `argsFor(begin, end, part)`
-   * gives the arguments of part number `part`, units [begin, end). The calling thread runs part 0. Throws when a
-   * worker's part failed or a worker did not answer.
+   * How many chunks {@link split} cuts `total` units into: one on a single thread; else at least
+   * 16 (so 2, 3 and 4 threads cut alike, and give the same sums), and four per thread beyond.
    */
-  split(kernel: SplitKernel, total: number, argsFor: (begin: number, end: number, part: number) => number[]): void {
+  chunks(total: number): number {
+    if (this.threads === 1) return 1;
+    return Math.max(1, Math.min(total, MAX_CHUNKS, Math.max(MIN_CHUNKS, this.threads * 4)));
+  }
+
+  /**
+   * Runs `kernel` over `total` units cut into {@link chunks} near-equal chunks: `argsFor(begin,
+   * end, chunk)` gives the arguments of chunk number `chunk`, units [begin, end). The threads, the
+   * calling one among them, claim chunks until none is left, so a thread that starts late or runs
+   * slowly takes fewer; a chunk's arguments, and so its result, do not depend on which thread ran
+   * it. Returns when every chunk is done; throws when one failed or the workers stopped answering.
+   */
+  split(kernel: SplitKernel, total: number, argsFor: (begin: number, end: number, chunk: number) => number[]): void {
     this.calls[kernel]++;
-    const parts = Math.max(1, Math.min(this.threads, total));
-    const bound = (p: number) => Math.round((total * p) / parts);
-    const posted: [Int32Array, number][] = [];
-    for (let p = 1; p < parts; p++) {
-      const ctl = this.controls[p - 1]!;
-      const args = argsFor(bound(p), bound(p + 1), p);
-      ctl[KERNEL] = SPLIT_KERNELS.indexOf(kernel);
-      ctl[ARGC] = args.length;
-      ctl.set(args, ARGS);
-      const seq = Atomics.add(ctl, SEQ, 1) + 1;
-      Atomics.notify(ctl, SEQ);
-      posted.push([ctl, seq]);
+    const count = this.chunks(total);
+    const bound = (c: number) => Math.round((total * c) / count);
+    if (count === 1) {
+      this.kernels[kernel](...argsFor(0, total, 0));
+      return;
     }
+    const job = this.job;
+    for (let c = 0; c < count; c++) {
+      const args = argsFor(bound(c), bound(c + 1), c);
+      if (args.length > MAX_ARGS) throw new Error(`parallel ${kernel}: ${args.length} arguments, at most ${MAX_ARGS}`);
+      job[TABLE + c * ENTRY] = args.length;
+      job.set(args, TABLE + c * ENTRY + 1);
+    }
+    job[KERNEL] = SPLIT_KERNELS.indexOf(kernel);
+    job[COUNT] = count;
+    Atomics.store(job, FINISHED, 0);
+    Atomics.store(job, FAILED, 0);
+    this.seq = (this.seq % 0x7fff) + 1;
+    const seq = this.seq;
+    Atomics.store(job, TICKET, seq << 16);
+    Atomics.notify(job, TICKET);
     let failure: unknown;
-    try {
-      this.kernels[kernel](...argsFor(0, bound(1), 0));
-    } catch (error) {
-      failure = error;
-    }
-    for (const [ctl, seq] of posted) {
-      const deadline = Date.now() + WORKER_TIMEOUT_MS;
-      // The parts are near-equal, so the worker's is about done: spin first, then sleep.
-      const spinUntil = performance.now() + SPIN_MS;
-      while (Atomics.load(ctl, DONE) !== seq && performance.now() < spinUntil);
-      for (let done = Atomics.load(ctl, DONE); done !== seq; done = Atomics.load(ctl, DONE)) {
-        if (Date.now() > deadline) throw new Error(`parallel ${kernel}: a worker thread did not answer in ${WORKER_TIMEOUT_MS / 1000} s`);
-        Atomics.wait(ctl, DONE, done, 1000);
+    const run = this.kernels[kernel];
+    for (;;) {
+      const t = Atomics.load(job, TICKET);
+      if ((t & 0xffff) >= count) break;
+      if (Atomics.compareExchange(job, TICKET, t, t + 1) !== t) continue;
+      const at = TABLE + (t & 0xffff) * ENTRY;
+      try {
+        run(...job.subarray(at + 1, at + 1 + job[at]!));
+      } catch (error) {
+        failure ??= error;
+        Atomics.compareExchange(job, FAILED, 0, (t & 0xffff) + 1);
       }
-      if (ctl[STATUS] !== 0) failure ??= new Error(`parallel ${kernel}: a worker thread's part failed`);
+      Atomics.add(job, FINISHED, 1);
     }
-    if (failure !== undefined) throw failure;
+    // Every chunk is claimed; wait for the ones a worker is still running (spin first: they are short).
+    const spinUntil = performance.now() + SPIN_MS;
+    let done = Atomics.load(job, FINISHED);
+    while (done < count && performance.now() < spinUntil) done = Atomics.load(job, FINISHED);
+    const deadline = Date.now() + WORKER_TIMEOUT_MS;
+    for (; done < count; done = Atomics.load(job, FINISHED)) {
+      if (Date.now() > deadline) throw new Error(`parallel ${kernel}: a worker thread did not answer in ${WORKER_TIMEOUT_MS / 1000} s`);
+      Atomics.wait(job, FINISHED, done, 1000);
+    }
+    const failed = Atomics.load(job, FAILED);
+    if (failed !== 0) {
+      throw new Error(
+        `parallel ${kernel}: chunk ${failed - 1} of ${count} failed${failure instanceof Error ? `: ${failure.message}` : ''}`,
+        {
+          cause: failure,
+        },
+      );
+    }
   }
 }
 
