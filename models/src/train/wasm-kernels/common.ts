@@ -1,5 +1,5 @@
 /** Shared helpers of the wasm training kernels: backend checks and views of the wasm heap. */
-import type { backend_util, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { type backend_util, type GradConfig, type KernelFunc, registerGradient, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export const BACKEND = 'wasm';
@@ -61,4 +61,13 @@ export function filledOutput(backend: BackendWasm, shape: readonly number[], fil
     if (!filled) backend.disposeData(out.dataId);
   }
   return filled ? out : undefined;
+}
+
+const gradientsRegistered = new Set<string>();
+
+/** Registers the gradient of one of our kernels, once (the registry is global; a second time would warn). */
+export function registerGradientOnce(config: GradConfig): void {
+  if (gradientsRegistered.has(config.kernelName)) return;
+  registerGradient(config);
+  gradientsRegistered.add(config.kernelName);
 }

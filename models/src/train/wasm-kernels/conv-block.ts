@@ -23,7 +23,6 @@ import {
   type KernelFunc,
   type NamedAttrMap,
   type NamedTensorInfoMap,
-  registerGradient,
   type Tensor,
   type Tensor1D,
   type Tensor4D,
@@ -164,15 +163,6 @@ export const conv2DBiasReluGradConfig: GradConfig = {
     };
   },
 };
-
-let gradientInstalled = false;
-
-/** Registers the gradient of {@link CONV_BIAS_RELU} (the registry is global; done once). */
-export function installConvBlockGradient(): void {
-  if (gradientInstalled) return;
-  registerGradient(conv2DBiasReluGradConfig);
-  gradientInstalled = true;
-}
 
 /** relu(conv2d(x, filter, strides, pad) + bias) as one recorded op; the wasm backend only. */
 export function conv2dBiasRelu(x: Tensor4D, filter: Tensor4D, bias: Tensor1D, attrs: ConvBlockAttrs): Tensor4D {

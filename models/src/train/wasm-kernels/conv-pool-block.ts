@@ -29,7 +29,6 @@ import {
   type KernelFunc,
   type NamedAttrMap,
   type NamedTensorInfoMap,
-  registerGradient,
   type Tensor,
   type Tensor1D,
   type Tensor4D,
@@ -360,15 +359,6 @@ export const convPoolGradConfig: GradConfig = {
     };
   },
 };
-
-let gradientInstalled = false;
-
-/** Registers the gradient of {@link CONV_POOL} (the registry is global; done once). */
-export function installConvPoolGradient(): void {
-  if (gradientInstalled) return;
-  registerGradient(convPoolGradConfig);
-  gradientInstalled = true;
-}
 
 /** maxPool2x2(relu(conv2d(x, filter, stride 1, pad) + bias)) as one recorded op (wasm, two or more threads). */
 export function conv2dBiasReluMaxPool(x: Tensor4D, filter: Tensor4D, bias: Tensor1D, attrs: ConvPoolAttrs): Tensor4D {

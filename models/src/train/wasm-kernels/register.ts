@@ -64,12 +64,12 @@
  * @packageDocumentation
  */
 
-import { getKernel, getKernelsForBackend, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { getKernel, getKernelsForBackend, type KernelConfig, type KernelFunc, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
 import { ADAM_UPDATE, adamUpdate } from './adam.js';
 import { batchMatMul } from './batch-mat-mul.js';
-import { BACKEND, nativeKernels } from './common.js';
-import { CONV_BIAS_RELU, conv2DBiasRelu, installConvBlockGradient, RELU_GRAD_SUM, reluGradSum } from './conv-block.js';
-import { CONV_POOL, CONV_POOL_GRAD, conv2DBiasReluMaxPool, convPoolGrad, installConvPoolGradient } from './conv-pool-block.js';
+import { BACKEND, nativeKernels, registerGradientOnce } from './common.js';
+import { CONV_BIAS_RELU, conv2DBiasRelu, conv2DBiasReluGradConfig, RELU_GRAD_SUM, reluGradSum } from './conv-block.js';
+import { CONV_POOL, CONV_POOL_GRAD, conv2DBiasReluMaxPool, convPoolGrad, convPoolGradConfig } from './conv-pool-block.js';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInput } from './conv2d-backprop-input.js';
 import { conv2D } from './conv2d-grid.js';
@@ -85,79 +85,30 @@ interface ProvidedKernel {
   reason: 'missing' | 'native-kernel-wrong' | 'native-kernel-slow' | 'fused';
 }
 
+const provided = (kernelName: string, kernelFunc: KernelFunc, reason: ProvidedKernel['reason']): ProvidedKernel => ({
+  config: { kernelName, backendName: BACKEND, kernelFunc },
+  reason,
+});
+
 const PROVIDED: readonly ProvidedKernel[] = [
-  {
-    config: { kernelName: 'BatchMatMul', backendName: BACKEND, kernelFunc: batchMatMul },
-    reason: 'native-kernel-slow',
-  },
-  {
-    config: { kernelName: 'Conv2D', backendName: BACKEND, kernelFunc: conv2D },
-    reason: 'native-kernel-slow',
-  },
-  {
-    config: { kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilter },
-    reason: 'missing',
-  },
-  {
-    config: { kernelName: 'Conv2DBackpropInput', backendName: BACKEND, kernelFunc: conv2DBackpropInput },
-    reason: 'native-kernel-slow',
-  },
-  {
-    config: { kernelName: 'MaxPoolGrad', backendName: BACKEND, kernelFunc: maxPoolGrad },
-    reason: 'native-kernel-wrong',
-  },
-  {
-    config: { kernelName: 'AvgPoolGrad', backendName: BACKEND, kernelFunc: avgPoolGrad },
-    reason: 'native-kernel-wrong',
-  },
-  {
-    config: { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: BACKEND, kernelFunc: depthwiseConv2dNativeBackpropFilter },
-    reason: 'missing',
-  },
-  {
-    config: { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: BACKEND, kernelFunc: depthwiseConv2dNativeBackpropInput },
-    reason: 'missing',
-  },
-  {
-    config: { kernelName: 'UnsortedSegmentSum', backendName: BACKEND, kernelFunc: unsortedSegmentSum },
-    reason: 'missing',
-  },
-  {
-    config: { kernelName: 'Identity', backendName: BACKEND, kernelFunc: identity },
-    reason: 'native-kernel-slow',
-  },
-  {
-    config: { kernelName: 'Sum', backendName: BACKEND, kernelFunc: sum },
-    reason: 'native-kernel-slow',
-  },
-  {
-    config: { kernelName: 'Add', backendName: BACKEND, kernelFunc: add },
-    reason: 'native-kernel-slow',
-  },
-  {
-    config: { kernelName: RELU_GRAD, backendName: BACKEND, kernelFunc: reluGrad },
-    reason: 'missing',
-  },
-  {
-    config: { kernelName: ADAM_UPDATE, backendName: BACKEND, kernelFunc: adamUpdate },
-    reason: 'fused',
-  },
-  {
-    config: { kernelName: CONV_BIAS_RELU, backendName: BACKEND, kernelFunc: conv2DBiasRelu },
-    reason: 'fused',
-  },
-  {
-    config: { kernelName: RELU_GRAD_SUM, backendName: BACKEND, kernelFunc: reluGradSum },
-    reason: 'fused',
-  },
-  {
-    config: { kernelName: CONV_POOL, backendName: BACKEND, kernelFunc: conv2DBiasReluMaxPool },
-    reason: 'fused',
-  },
-  {
-    config: { kernelName: CONV_POOL_GRAD, backendName: BACKEND, kernelFunc: convPoolGrad },
-    reason: 'fused',
-  },
+  provided('BatchMatMul', batchMatMul, 'native-kernel-slow'),
+  provided('Conv2D', conv2D, 'native-kernel-slow'),
+  provided('Conv2DBackpropFilter', conv2DBackpropFilter, 'missing'),
+  provided('Conv2DBackpropInput', conv2DBackpropInput, 'native-kernel-slow'),
+  provided('MaxPoolGrad', maxPoolGrad, 'native-kernel-wrong'),
+  provided('AvgPoolGrad', avgPoolGrad, 'native-kernel-wrong'),
+  provided('DepthwiseConv2dNativeBackpropFilter', depthwiseConv2dNativeBackpropFilter, 'missing'),
+  provided('DepthwiseConv2dNativeBackpropInput', depthwiseConv2dNativeBackpropInput, 'missing'),
+  provided('UnsortedSegmentSum', unsortedSegmentSum, 'missing'),
+  provided('Identity', identity, 'native-kernel-slow'),
+  provided('Sum', sum, 'native-kernel-slow'),
+  provided('Add', add, 'native-kernel-slow'),
+  provided(RELU_GRAD, reluGrad, 'missing'),
+  provided(ADAM_UPDATE, adamUpdate, 'fused'),
+  provided(CONV_BIAS_RELU, conv2DBiasRelu, 'fused'),
+  provided(RELU_GRAD_SUM, reluGradSum, 'fused'),
+  provided(CONV_POOL, conv2DBiasReluMaxPool, 'fused'),
+  provided(CONV_POOL_GRAD, convPoolGrad, 'fused'),
 ];
 
 /**
@@ -226,7 +177,7 @@ export function registerWasmTrainingKernels(): string[] {
     names.push(config.kernelName);
   }
   installReluGradient();
-  installConvBlockGradient();
-  installConvPoolGradient();
+  registerGradientOnce(conv2DBiasReluGradConfig);
+  registerGradientOnce(convPoolGradConfig);
   return names;
 }
