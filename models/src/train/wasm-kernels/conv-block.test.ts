@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConvGeometry, conv2dBackpropF64, conv2dF64, convDims, randF32, relErr, rng } from '../../../test/wasm-reference.js';
-import { mnistCnn } from '../../architectures.js';
+import { mnistCnn, rgbCnn } from '../../architectures.js';
 import { selectBackend } from '../backend.js';
 import { fusedForward, fusedTrainStep } from '../fused-step.js';
 import { adamOptimizer } from './adam.js';
@@ -361,6 +361,43 @@ describe('fusedTrainStep', () => {
       tf.dispose([xs, ys]);
     },
   );
+
+  it('trains the RGB CNN (strided stem, batch norm, average pool) as trainOnBatch does', async () => {
+    await setTrainThreads(2);
+    const next = rng(12);
+    const xs = tf.tensor4d(Float32Array.from(randF32(16 * 32 * 32 * 3, next)), [16, 32, 32, 3]);
+    const ys = tf
+      .oneHot(
+        tf.tensor1d(
+          Int32Array.from({ length: 16 }, (_, i) => i % 2),
+          'int32',
+        ),
+        2,
+      )
+      .toFloat();
+    const make = () => {
+      const m = rgbCnn(2, 32, 5);
+      m.compile({ optimizer: adamOptimizer(0.002), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+      return m;
+    };
+    const fused = make();
+    const plain = make();
+    const step = fusedTrainStep(fused)!;
+    const pooled = parallelKernels()!.calls.poolRows;
+    for (let i = 0; i < 3; i++) {
+      const [lossF] = await step(xs, ys);
+      const [lossP] = (await plain.trainOnBatch(xs, ys)) as number[];
+      expect(Math.abs(lossF! - lossP!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(lossP!)));
+    }
+    // Its second conv and the max pool after it ran as one op.
+    expect(parallelKernels()!.calls.poolRows).toBe(pooled + 3);
+    // Every weight, the batch norm's moving statistics included.
+    const b = plain.getWeights();
+    fused.getWeights().forEach((w, i) => {
+      expect(relErr(w.dataSync(), b[i]!.dataSync())).toBeLessThan(1e-4);
+    });
+    tf.dispose([xs, ys]);
+  });
 
   it('applies only where it can stand in for trainOnBatch', async () => {
     const m = compiled();
