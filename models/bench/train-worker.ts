@@ -36,9 +36,11 @@ try {
   // Warm-up (kernel compilation, JIT, allocations): WARMUP steps, as many as the PyTorch side runs.
   await trainModel(model, slice(0, Math.min(WARMUP, steps)), 10, options);
   let seconds = Number.POSITIVE_INFINITY;
+  let step = '';
   for (let round = 0; round < ROUNDS; round++) {
     const result = await trainModel(model, slice(0, steps), 10, options);
     seconds = Math.min(seconds, result.seconds);
+    step = result.step;
   }
   const result = { seconds, imagesPerSecond: (steps * batch) / seconds };
   console.log(
@@ -49,7 +51,7 @@ try {
       batch,
       seconds: result.seconds,
       images_per_second: result.imagesPerSecond,
-      details: backend.details,
+      details: { ...backend.details, trainStep: step },
     }),
   );
 } catch (e) {

@@ -3,6 +3,9 @@
  * has, against PyTorch-CPU with the same architecture, plus one full MNIST training run for
  * accuracy and wall time. Writes bench-results/train.json.
  *
+ * wasm also runs on one thread and with tfjs's own training step (EDGELOOP_TRAIN_FUSED=0), so
+ * train.json says what the threads and the fused conv ops bring.
+ *
  * Environment: EDGELOOP_BENCH_STEPS (default 40), EDGELOOP_BENCH_PAIRS (wasm/PyTorch pairs, default
  * 3), EDGELOOP_PYTHON (a python with torch; default python3), EDGELOOP_BENCH_SKIP_FULL=1 to skip
  * the full run.
@@ -34,7 +37,7 @@ function pytorch(threads: number): Record<string, unknown> {
 
 const tfjs = (backend: string, n: number, env: NodeJS.ProcessEnv = {}) => {
   console.error(
-    `bench:train: ${backend}${env.EDGELOOP_TRAIN_THREADS ? ` (${env.EDGELOOP_TRAIN_THREADS} thread)` : ''}, ${n} steps of ${batch}...`,
+    `bench:train: ${backend}${env.EDGELOOP_TRAIN_THREADS ? ` (${env.EDGELOOP_TRAIN_THREADS} thread)` : ''}${env.EDGELOOP_TRAIN_FUSED === '0' ? " (tfjs's trainOnBatch)" : ''}, ${n} steps of ${batch}...`,
   );
   return runWorker('models/bench/train-worker.ts', [backend, String(n), String(batch)], undefined, env);
 };
@@ -69,6 +72,9 @@ results.wasm = medianRun(wasmRuns);
 // The cpu backend is ~50x slower: fewer steps keep the run short without changing images/s.
 results.cpu = tfjs('cpu', Math.max(2, Math.round(steps / 10)));
 results['pytorch-cpu'] = medianRun(torchRuns);
+// The same wasm run with tfjs's own training step (EDGELOOP_TRAIN_FUSED=0): what the fused conv ops
+// of fused-step.ts bring.
+results['wasm-unfused'] = tfjs('wasm', steps, { EDGELOOP_TRAIN_FUSED: '0' });
 // One thread on each side: tfjs-wasm with our kernels' worker threads off (EDGELOOP_TRAIN_THREADS=1;
 // tfjs's own kernels run on one thread in Node), and PyTorch limited to one.
 results['wasm-1thread'] = tfjs('wasm', steps, { EDGELOOP_TRAIN_THREADS: '1' });
@@ -87,6 +93,7 @@ const ratios = {
   wasm_vs_pytorch: pairRatios.length > 0 ? median(pairRatios) : null,
   wasm_vs_pytorch_1thread: ratio(ips('wasm-1thread'), ips('pytorch-cpu-1thread')),
   wasm_threads_vs_1thread: ratio(ips('wasm'), ips('wasm-1thread')),
+  wasm_fused_vs_unfused: ratio(ips('wasm'), ips('wasm-unfused')),
 };
 printTable(
   `MNIST CNN training throughput (batch ${batch})`,
@@ -108,6 +115,11 @@ printTable('Ratios (goal: wasm/cpu ≥ 50, wasm/pytorch ≥ 0.5)', [
     ratio: 'wasm, all threads / 1 thread',
     value: ratios.wasm_threads_vs_1thread?.toFixed(2) ?? '-',
     note: `${(results.wasm?.details as Record<string, unknown> | undefined)?.wasmKernelThreads ?? '?'} threads for our convolutions`,
+  },
+  {
+    ratio: 'wasm, fused step / trainOnBatch',
+    value: ratios.wasm_fused_vs_unfused?.toFixed(2) ?? '-',
+    note: 'conv layers as one op (EDGELOOP_TRAIN_FUSED=0 for the other)',
   },
 ]);
 if (full) {

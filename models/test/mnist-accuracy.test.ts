@@ -15,6 +15,7 @@ describe('MNIST CNN', () => {
     const report = await runTrainingJob(mnistJob(out));
     await rm(out, { recursive: true, force: true });
     expect(report.backend.name).toBe('wasm');
+    expect(report.backend.details.trainStep).toBe('fused');
     expect(report.counts.test).toBeGreaterThan(1800);
     expect(report.test.accuracy).toBeGreaterThanOrEqual(0.97);
   });

@@ -244,7 +244,8 @@ async function trainFrom(
     version: job.version,
     architecture: job.architecture,
     params,
-    backend,
+    // Which training step ran goes with the backend's details (the hub records them with the run).
+    backend: { ...backend, details: { ...backend.details, trainStep: result.step } },
     datasetHash: manifest.datasetHash!,
     counts: { train: train.y.length, validation: validation.y.length, test: test.y.length },
     history: result.history,

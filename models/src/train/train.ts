@@ -47,6 +47,8 @@ export interface TrainResult {
   history: EpochMetrics[];
   seconds: number;
   imagesPerSecond: number;
+  /** Which training step ran: the fused conv ops of fused-step.ts, or tfjs's `trainOnBatch`. */
+  step: 'fused' | 'trainOnBatch';
 }
 
 function batchTensors(data: TensorData, indices: ArrayLike<number>, from: number, to: number, numClasses: number) {
@@ -90,12 +92,25 @@ export function lossAndAccuracy(probs: Float32Array, y: Int32Array, k: number): 
   return { loss: loss / Math.max(1, y.length), accuracy: correct / Math.max(1, y.length) };
 }
 
+/**
+ * Whether training may use the fused step of fused-step.ts: `EDGELOOP_TRAIN_FUSED` unset or `1`
+ * (the default), not `0`. Anything else is refused rather than read either way.
+ */
+export function fusedStepWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  const given = env.EDGELOOP_TRAIN_FUSED;
+  if (given === undefined || given === '' || given === '1') return true;
+  if (given === '0') return false;
+  throw new ModelsError('BAD_ARGUMENT', `EDGELOOP_TRAIN_FUSED must be 0 or 1, got "${given}"`);
+}
+
 /** Trains `model` in place (it must not be compiled yet). Throws `TRAINING_DIVERGED` on a NaN loss. */
 export async function trainModel(model: LayersModel, data: TensorData, numClasses: number, options: TrainOptions): Promise<TrainResult> {
   const optimizer = adamOptimizer(options.learningRate);
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  // On wasm, conv layers with a bias and ReLU train as one op each (fused-step.ts).
-  const trainStep = fusedTrainStep(model) ?? ((xs: tf.Tensor, ys: tf.Tensor) => model.trainOnBatch(xs, ys) as Promise<number[]>);
+  // On wasm, conv layers with a bias and ReLU train as one op each (fused-step.ts), unless
+  // EDGELOOP_TRAIN_FUSED=0 asks for tfjs's own step.
+  const fused = fusedStepWanted() ? fusedTrainStep(model) : undefined;
+  const trainStep = fused ?? ((xs: tf.Tensor, ys: tf.Tensor) => model.trainOnBatch(xs, ys) as Promise<number[]>);
   const batchesPerEpoch = Math.ceil(data.y.length / options.batchSize);
   const totalSteps = options.epochs * batchesPerEpoch;
   let step = 0;
@@ -152,5 +167,5 @@ export async function trainModel(model: LayersModel, data: TensorData, numClasse
     await new Promise((r) => setImmediate(r));
   }
   const seconds = (performance.now() - start) / 1000;
-  return { history, seconds, imagesPerSecond: (n * options.epochs) / seconds };
+  return { history, seconds, imagesPerSecond: (n * options.epochs) / seconds, step: fused ? 'fused' : 'trainOnBatch' };
 }

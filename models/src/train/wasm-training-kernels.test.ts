@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { mnistCnn } from '../architectures.js';
 import { selectBackend } from './backend.js';
-import { trainModel } from './train.js';
+import { fusedStepWanted, trainModel } from './train.js';
 import { trainThreads } from './wasm-kernels/simd/parallel.js';
 
 // The kernels themselves are checked against float64 finite differences in wasm-kernels/kernels.test.ts;
@@ -77,5 +77,27 @@ describe('training on wasm', () => {
     const b = await run();
     expect(b.losses).toEqual(a.losses);
     expect(b.weights).toEqual(a.weights);
+  });
+
+  it('trains with the fused step by default, with trainOnBatch under EDGELOOP_TRAIN_FUSED=0, and refuses other values', async () => {
+    const n = 64;
+    const data = {
+      x: Float32Array.from({ length: n * 784 }, (_, i) => (i % 7) / 7),
+      y: Int32Array.from({ length: n }, (_, i) => i % 10),
+      ids: Array.from({ length: n }, (_, i) => String(i)),
+      shape: [28, 28, 1] as [number, number, number],
+    };
+    const options = { epochs: 1, batchSize: 32, learningRate: 0.003, seed: 5 };
+    expect((await trainModel(mnistCnn(10, 3), data, 10, options)).step).toBe('fused');
+    process.env.EDGELOOP_TRAIN_FUSED = '0';
+    try {
+      expect((await trainModel(mnistCnn(10, 3), data, 10, options)).step).toBe('trainOnBatch');
+    } finally {
+      delete process.env.EDGELOOP_TRAIN_FUSED;
+    }
+    expect(fusedStepWanted({})).toBe(true);
+    expect(fusedStepWanted({ EDGELOOP_TRAIN_FUSED: '1' })).toBe(true);
+    for (const bad of ['yes', 'false', '2'])
+      expect(() => fusedStepWanted({ EDGELOOP_TRAIN_FUSED: bad })).toThrow(/EDGELOOP_TRAIN_FUSED must be 0 or 1/);
   });
 });
