@@ -15,7 +15,7 @@ import { fusedForward, fusedTrainStep } from '../fused-step.js';
 import { adamOptimizer } from './adam.js';
 import { CONV_BIAS_RELU, conv2dBiasRelu, RELU_GRAD_SUM } from './conv-block.js';
 import { conv2dBiasReluMaxPool, convPoolPlan } from './conv-pool-block.js';
-import { parallelKernels, setTrainThreads } from './simd/parallel.js';
+import { parallelKernels, setTrainThreads, sharedMemoryKernels } from './simd/parallel.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -272,9 +272,12 @@ describe('EdgeloopConv2DBiasReluMaxPool (wasm, 2 threads)', () => {
     expect(convPoolPlan([16, 14, 14, 8], [3, 3, 8, 32], { pad: 'same', needDx: false })).toBeDefined();
     expect(convPoolPlan([1, 14, 14, 16], [3, 3, 16, 32], same)).toBeUndefined();
     expect(convPoolPlan([2000, 1, 1, 16], [1, 1, 16, 128], same)).toBeUndefined();
+    // One thread: the op runs on the calling thread alone, on a shared memory without workers.
     await setTrainThreads(1);
     try {
-      expect(convPoolPlan([8, 14, 14, 16], [3, 3, 16, 32], same)).toBeUndefined();
+      expect(convPoolPlan([8, 14, 14, 16], [3, 3, 16, 32], same)).toBeDefined();
+      expect(parallelKernels()).toBeUndefined();
+      expect(sharedMemoryKernels()!.threads).toBe(1);
     } finally {
       await setTrainThreads(2);
     }
@@ -318,7 +321,7 @@ describe('fusedTrainStep', () => {
     'on %i thread(s), trains as trainOnBatch does: the same losses, accuracies and weights, step for step, and leaks no tensor',
     async (threads) => {
       await setTrainThreads(threads);
-      const calls = parallelKernels()?.calls.poolRows ?? 0;
+      const calls = sharedMemoryKernels()!.calls.poolRows;
       // 48 images: enough work for both conv layers to take the threads.
       const next = rng(9);
       const xs = tf.tensor4d(
@@ -348,11 +351,11 @@ describe('fusedTrainStep', () => {
         if (i === 0) tensors = tf.memory().numTensors;
       }
       expect(tf.memory().numTensors).toBe(tensors);
-      // With threads, both conv + pool pairs of the MNIST CNN ran fused, in every step.
-      expect(parallelKernels()?.calls.poolRows ?? 0).toBe(calls + (threads > 1 ? 8 : 0));
-      // On one thread the convs run on XNNPACK's FusedConv2D, which starts its sums at the
-      // bias rather than adding it last; Adam turns those last bits into about 1e-4 of a weight in
-      // four steps. A wrong gradient moves weights by percents in one step.
+      // Both conv + pool pairs of the MNIST CNN ran fused, in every step (on one thread, on the calling thread).
+      expect(sharedMemoryKernels()!.calls.poolRows).toBe(calls + 8);
+      // On one thread, trainOnBatch's convolutions run on XNNPACK, which sums in another order
+      // than the grid kernel; Adam turns those last bits into about 1e-4 of a weight in four
+      // steps. A wrong gradient moves weights by percents in one step.
       const a = fused.getWeights();
       const b = plain.getWeights();
       a.forEach((w, i) => {

@@ -272,3 +272,24 @@ export function parallelKernels(): ParallelKernels | undefined {
   }
   return shared ?? undefined;
 }
+
+let callingThreadOnly: ParallelKernels | null | undefined;
+
+/**
+ * Kernels on a shared memory for the ops that keep their work there between kernels (the fused
+ * conv + pool of conv-pool-block.ts): the process's parallel kernels, or, with one thread, an
+ * instance without workers that runs every call on the calling thread. Undefined where shared
+ * WebAssembly memory or SIMD is missing.
+ */
+export function sharedMemoryKernels(): ParallelKernels | undefined {
+  const pk = parallelKernels();
+  if (pk) return pk;
+  if (callingThreadOnly === undefined) {
+    try {
+      callingThreadOnly = new ParallelKernels(1);
+    } catch {
+      callingThreadOnly = null;
+    }
+  }
+  return callingThreadOnly ?? undefined;
+}
