@@ -7,7 +7,8 @@
  * {@link fusedTrainStep} is `trainOnBatch`'s step (tfjs-layers' `makeTrainFunction`: the
  * compiled loss, its mean, the compiled metrics, regulariser losses, `optimizer.minimize` over
  * the collected trainable weights) with a forward pass of its own: a Sequential model's layers
- * in order, in training mode, each `Conv2D` that it can fuse going through `conv2dBiasRelu`.
+ * in order, in training mode, each `Conv2D` that it can fuse going through `conv2dBiasRelu`, or,
+ * with the 2×2 max pool after it, through `conv2dBiasReluMaxPool` (wasm-kernels/conv-pool-block.ts).
  *
  * It applies only on the wasm backend with the edgeloop kernels registered, to a compiled
  * Sequential model with one output and at least one fusable layer; otherwise it returns
@@ -118,9 +119,9 @@ function stages(layers: readonly tf.layers.Layer[]): Stage[] {
 /**
  * The model's forward pass in training mode with its fusable conv layers as one op each, or
  * undefined where the fused op does not apply (see the module's comment). A conv followed by a
- * 2×2 max pool runs as one op on the worker threads where {@link convPoolPlan} accepts the shapes
- * (decided at each call: the thread count may change); otherwise as the conv op and the pool's
- * own call. The model's first layer computes no input gradient (its input needs none).
+ * 2×2 max pool runs as one op where {@link convPoolPlan} accepts the shapes (decided at each call,
+ * since the batch may change); otherwise as the conv op and the pool's own call. A conv that
+ * reads the model's input computes no input gradient (that input needs none).
  */
 export function fusedForward(model: tf.LayersModel): ((x: tf.Tensor) => tf.Tensor) | undefined {
   if (tf.getBackend() !== 'wasm' || !tf.getKernel(CONV_BIAS_RELU, 'wasm')) return undefined;
