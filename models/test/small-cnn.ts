@@ -26,3 +26,18 @@ export function smallCnn({ inputShape, filters, classes, seeds }: SmallCnnOption
     ],
   });
 }
+
+/** One-hot float labels for n examples of `classes` classes: example i has class (i · stride) mod classes. */
+export function cyclicLabels(n: number, classes: number, stride = 1): tf.Tensor2D {
+  return tf.tidy(() =>
+    tf
+      .oneHot(
+        tf.tensor1d(
+          Int32Array.from({ length: n }, (_, i) => (i * stride) % classes),
+          'int32',
+        ),
+        classes,
+      )
+      .toFloat(),
+  ) as tf.Tensor2D;
+}

@@ -8,6 +8,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cyclicLabels } from '../../../test/small-cnn.js';
 import { type ConvGeometry, conv2dBackpropF64, conv2dF64, convDims, randF32, relErr, rng } from '../../../test/wasm-reference.js';
 import { mnistCnn, rgbCnn } from '../../architectures.js';
 import { selectBackend } from '../backend.js';
@@ -328,15 +329,7 @@ describe('fusedTrainStep', () => {
         Float32Array.from(randF32(48 * 784, next), (v) => (v + 1) / 2),
         [48, 28, 28, 1],
       );
-      const ys = tf
-        .oneHot(
-          tf.tensor1d(
-            Int32Array.from({ length: 48 }, (_, i) => (i * 7) % 10),
-            'int32',
-          ),
-          10,
-        )
-        .toFloat();
+      const ys = cyclicLabels(48, 10, 7);
       const fused = compiled();
       const plain = compiled();
       const step = fusedTrainStep(fused);
@@ -369,15 +362,7 @@ describe('fusedTrainStep', () => {
     await setTrainThreads(2);
     const next = rng(12);
     const xs = tf.tensor4d(Float32Array.from(randF32(16 * 32 * 32 * 3, next)), [16, 32, 32, 3]);
-    const ys = tf
-      .oneHot(
-        tf.tensor1d(
-          Int32Array.from({ length: 16 }, (_, i) => i % 2),
-          'int32',
-        ),
-        2,
-      )
-      .toFloat();
+    const ys = cyclicLabels(16, 2);
     const make = () => {
       const m = rgbCnn(2, 32, 5);
       m.compile({ optimizer: adamOptimizer(0.002), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });

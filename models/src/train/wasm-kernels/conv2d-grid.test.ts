@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { smallCnn } from '../../../test/small-cnn.js';
+import { cyclicLabels, smallCnn } from '../../../test/small-cnn.js';
 import {
   type ConvGeometry,
   conv2dBackpropF64,
@@ -222,15 +222,7 @@ describe('below the thresholds, and on one thread', () => {
       model.compile({ optimizer: tf.train.sgd(0.05), loss: 'categoricalCrossentropy' });
       const next = rng(9);
       const x = tf.tensor4d(Float32Array.from(randF32(16 * 14 * 14 * 16, next)), [16, 14, 14, 16]);
-      const y = tf
-        .oneHot(
-          tf.tensor1d(
-            Array.from({ length: 16 }, (_, i) => i % 4),
-            'int32',
-          ),
-          4,
-        )
-        .toFloat();
+      const y = cyclicLabels(16, 4);
       const out: number[] = [];
       for (let step = 0; step < 4; step++) out.push((await model.trainOnBatch(x, y)) as number);
       const weights = Float32Array.from(model.getWeights()[0]!.dataSync());
