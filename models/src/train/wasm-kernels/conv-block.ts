@@ -29,12 +29,11 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs';
-import { BACKEND, filledOutput, heapF32, wasmBackendOf } from './common.js';
-import { forwardGrid, gridConvApplies, gridConvolve } from './conv2d-grid.js';
+import { BACKEND, heapF32, wasmBackendOf } from './common.js';
+import { gridConv2D } from './conv2d-grid.js';
 import { reluGrad } from './elementwise.js';
 import { sum } from './identity-sum.js';
 import { simdKernels } from './simd/index.js';
-import { parallelKernels } from './simd/parallel.js';
 
 export const CONV_BIAS_RELU = 'EdgeloopConv2DBiasRelu';
 export const RELU_GRAD_SUM = 'EdgeloopReluGradSum';
@@ -45,13 +44,19 @@ export interface ConvBlockAttrs {
   pad: 'valid' | 'same';
 }
 
-function convInfo(x: TensorInfo, filter: TensorInfo, attrs: ConvBlockAttrs): backend_util.Conv2DInfo {
+/** The Conv2DInfo of an NHWC convolution with dilation 1 (the fused ops' convolutions). */
+export function nhwcConvInfo(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  strides: [number, number],
+  pad: 'valid' | 'same',
+): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
     1,
-    attrs.pad,
+    pad,
     undefined,
     false,
     'channelsLast',
@@ -66,20 +71,12 @@ export const conv2DBiasRelu: KernelFunc = ({ inputs, backend: given, attrs }) =>
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || bias.dtype !== 'float32') {
     throw new Error(`${CONV_BIAS_RELU}: float32 only, got x=${x.dtype} filter=${filter.dtype} bias=${bias.dtype}`);
   }
-  const info = convInfo(x, filter, a);
+  const info = nhwcConvInfo(x.shape, filter.shape, a.strides, a.pad);
   if (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels) {
     throw new Error(`${CONV_BIAS_RELU}: bias shape [${bias.shape.join(',')}] != [${info.outChannels}]`);
   }
-  if (info.strideHeight === 1 && info.strideWidth === 1) {
-    const g = forwardGrid(info);
-    const pk = gridConvApplies(g) ? parallelKernels() : undefined;
-    const y =
-      pk &&
-      filledOutput(backend, info.outShape, (out) =>
-        gridConvolve(pk, heapF32(backend, x), heapF32(backend, filter), g, out, { bias: heapF32(backend, bias), relu: true }),
-      );
-    if (y) return y;
-  }
+  const y = gridConv2D(backend, x, filter, info, { bias, relu: true });
+  if (y) return y;
   const fused = getKernel('FusedConv2D', BACKEND);
   if (!fused) throw new Error(`${CONV_BIAS_RELU}: the wasm FusedConv2D kernel is missing`);
   return fused.kernelFunc({

@@ -25,7 +25,7 @@
  * (a step measured 1.25× faster than the conv op and tfjs's pool kernels on one thread).
  */
 import {
-  backend_util,
+  type backend_util,
   engine,
   type GradConfig,
   type KernelFunc,
@@ -38,9 +38,20 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapF32, wasmBackendOf } from './common.js';
-import { fillXGrid, filterGradCounts, filterGradFromGrids, gridLayout } from './conv2d-backprop-filter.js';
+import { nhwcConvInfo } from './conv-block.js';
+import { dyGridPlacement, fillXGrid, filterGradCounts, filterGradFromGrids, gridLayout } from './conv2d-backprop-filter.js';
 import { flippedFilter } from './conv2d-backprop-input.js';
-import { convolveInShared, copyRowsOut, forwardGrid, GRID_CONV_MIN_MACS, type GridConv } from './conv2d-grid.js';
+import {
+  convolveGrid,
+  convolveInShared,
+  copyRowsOut,
+  forwardGrid,
+  GRID_CONV_MIN_MACS,
+  type GridConv,
+  type GridPlacement,
+  gridConvCounts,
+  inputGradGrid,
+} from './conv2d-grid.js';
 import { type ParallelKernels, sharedMemoryKernels } from './simd/parallel.js';
 
 export const CONV_POOL = 'EdgeloopConv2DBiasReluMaxPool';
@@ -65,19 +76,6 @@ export interface ConvPoolPlan {
   pw: number;
 }
 
-function convInfo(xShape: readonly number[], filterShape: readonly number[], pad: 'valid' | 'same'): backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    1,
-    1,
-    pad,
-    undefined,
-    false,
-    'channelsLast',
-  );
-}
-
 /** Floats of the forward pass's extra room: the pooled output and its indices. */
 const forwardExtra = (p: ConvPoolPlan) => {
   const pooled = p.info.batchSize * p.ph * p.pw * p.info.outChannels;
@@ -92,7 +90,7 @@ const forwardExtra = (p: ConvPoolPlan) => {
 export function convPoolPlan(xShape: readonly number[], filterShape: readonly number[], attrs: ConvPoolAttrs): ConvPoolPlan | undefined {
   const pk = sharedMemoryKernels();
   if (!pk || xShape.length !== 4 || filterShape.length !== 4) return undefined;
-  const info = convInfo(xShape, filterShape, attrs.pad);
+  const info = nhwcConvInfo(xShape, filterShape, [1, 1], attrs.pad);
   const grid = forwardGrid(info);
   const plan = { info, grid, ph: Math.floor(info.outHeight / 2), pw: Math.floor(info.outWidth / 2) };
   const macs = info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels * info.outChannels;
@@ -113,28 +111,7 @@ export function convPoolPlan(xShape: readonly number[], filterShape: readonly nu
 }
 
 function forwardCounts(p: ConvPoolPlan): number[] {
-  const { batch, c, gh, gw, fh, fw, outH, outW, n } = p.grid;
-  return [batch * gh * gw * c + gw * c, fh * fw * c * n, fh, batch * outH * (outW + (outW % 2)) * n, n, ...forwardExtra(p)];
-}
-
-/** The dx grid: dy on a zero-padded (inH + fh − 1) × (inW + fw − 1) grid, convolved with the flipped filter. */
-function dxGrid(info: backend_util.Conv2DInfo): GridConv {
-  const { filterHeight: fh, filterWidth: fw } = info;
-  return {
-    batch: info.batchSize,
-    h: info.outHeight,
-    w: info.outWidth,
-    c: info.outChannels,
-    top: fh - 1 - info.padInfo.top,
-    left: fw - 1 - info.padInfo.left,
-    gh: info.inHeight + fh - 1,
-    gw: info.inWidth + fw - 1,
-    fh,
-    fw,
-    outH: info.inHeight,
-    outW: info.inWidth,
-    n: info.inChannels,
-  };
+  return [...gridConvCounts(p.grid, true), ...forwardExtra(p)];
 }
 
 function backwardCounts(pk: ParallelKernels, p: ConvPoolPlan, needDx: boolean): number[] {
@@ -147,10 +124,7 @@ function backwardCounts(pk: ParallelKernels, p: ConvPoolPlan, needDx: boolean): 
     2 * info.outChannels * pk.chunks(info.batchSize * p.ph),
     ...filterGradCounts(pk, info, gridLayout(info)),
   ];
-  if (needDx) {
-    const g = dxGrid(info);
-    counts.push(g.batch * g.gh * g.gw * g.c + g.gw * g.c, g.fh * g.fw * g.c * g.n, g.fh, g.batch * g.outH * (g.outW + (g.outW % 2)) * g.n);
-  }
+  if (needDx) counts.push(...gridConvCounts(inputGradGrid(info), false));
   return counts;
 }
 
@@ -211,7 +185,7 @@ function unpool(
   plan: ConvPoolPlan,
   at: { dyp: number; p: number; idx: number },
   gridAt: number,
-  g: GridPlacementOf,
+  g: GridPlacement,
   sumsAt: number,
 ) {
   const { info, ph, pw } = plan;
@@ -233,8 +207,6 @@ function unpool(
     g.left,
   ]);
 }
-
-type GridPlacementOf = Pick<GridConv, 'gh' | 'gw' | 'top' | 'left'>;
 
 /** [dx (when needDx), dW, db] of {@link CONV_POOL}, from the pooled gradient (wasm only; {@link CONV_POOL_GRAD}). */
 export const convPoolGrad: KernelFunc = ({ inputs, backend: given, attrs }) => {
@@ -295,7 +267,7 @@ function run(
   f32.fill(0, sumsAt / 4, sumsAt / 4 + 2 * n * sumChunks);
   const sources = { dyp: dypAt, p: pAt, idx: idxAt };
   // dW's grid: dy at the top-left outH × outW of each image's gh × gw cells.
-  unpool(pk, plan, sources, dyGridAt, { gh: info.outHeight + info.filterHeight - 1, gw: layout.gw, top: 0, left: 0 }, sumsAt);
+  unpool(pk, plan, sources, dyGridAt, dyGridPlacement(info), sumsAt);
   const grid = f32.subarray(xGridAt / 4, xGridAt / 4 + counts[4]!);
   fillXGrid(heapF32(backend, inp.x), grid, info, layout.mp);
   filterGradFromGrids(pk, info, layout, at.slice(4, 8), heapF32(backend, out.dw));
@@ -308,35 +280,12 @@ function run(
     db[c] = s;
   }
   if (!out.dx) return;
-  const g = dxGrid(info);
-  const [gridAt, weightsAt, offsetsAt, dxAt] = at.slice(8) as [number, number, number, number];
-  unpool(pk, plan, sources, gridAt, g, 0);
-  const cells = g.batch * g.gh * g.gw;
-  pk.f32().fill(0, gridAt / 4 + cells * g.c, gridAt / 4 + (cells + g.gw) * g.c);
-  pk.f32().set(flippedFilter(heapF32(backend, inp.filter), g.fh, g.fw, info.inChannels, n), weightsAt / 4);
-  const i32 = pk.i32();
-  for (let i = 0; i < g.fh; i++) i32[offsetsAt / 4 + i] = i * g.gw * g.c * 4;
-  const owp = g.outW + (g.outW % 2);
-  const rows = g.batch * g.outH;
-  pk.split('convRows', rows, (r0, r1) => [
-    gridAt,
-    offsetsAt,
-    g.fh,
-    g.c,
-    weightsAt,
-    g.n,
-    dxAt,
-    r0,
-    r1,
-    g.outH,
-    g.gh,
-    g.gw,
-    owp,
-    g.fw * g.c,
-    0,
-    0,
-  ]);
-  copyRowsOut(pk, dxAt, rows, owp, g.outW, g.n, heapF32(backend, out.dx));
+  const g = inputGradGrid(info);
+  const dxAt = at.slice(8);
+  unpool(pk, plan, sources, dxAt[0]!, g, 0);
+  pk.f32().set(flippedFilter(heapF32(backend, inp.filter), g.fh, g.fw, info.inChannels, n), dxAt[1]! / 4);
+  const done = convolveGrid(pk, g, dxAt);
+  copyRowsOut(pk, done.outAt, done.rows, done.owp, g.outW, g.n, heapF32(backend, out.dx));
 }
 
 /** The gradient of {@link CONV_POOL}: dx, dW and db from one kernel. */

@@ -2,7 +2,7 @@
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, type Conv2DBackpropFilterAttrs, checkDyShape, filledOutput, heapF32, wasmBackendOf } from './common.js';
-import { fillNhwcGrid, forwardGrid, GRID_CONV_MIN_MACS } from './conv2d-grid.js';
+import { fillNhwcGrid, forwardGrid, GRID_CONV_MIN_MACS, type GridPlacement } from './conv2d-grid.js';
 import { type SimdKernels, simdKernels } from './simd/index.js';
 import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
 
@@ -106,13 +106,18 @@ export function fillGrids(
       }
     }
   }
-  fillDyGrid(dy, dyGrid, info, gw);
+  fillDyGrid(dy, dyGrid, info);
 }
 
-/** dy into the top-left outH × outW corner of each image's gh × gw cells ([mp, outC]), zeros elsewhere. */
-function fillDyGrid(dy: Float32Array, dyGrid: Float32Array, info: backend_util.Conv2DInfo, gw: number): void {
-  const gh = info.outHeight + info.filterHeight - 1;
-  fillNhwcGrid(dy, dyGrid, { batch: info.batchSize, h: info.outHeight, w: info.outWidth, c: info.outChannels, top: 0, left: 0, gh, gw });
+/** Where dy lies on the stride-1 filter gradient's grid: the top-left outH × outW corner of each image's gh × gw cells ([mp, outC]). */
+export function dyGridPlacement(info: backend_util.Conv2DInfo): GridPlacement {
+  const { gh, gw } = forwardGrid(info);
+  return { batch: info.batchSize, h: info.outHeight, w: info.outWidth, c: info.outChannels, top: 0, left: 0, gh, gw };
+}
+
+/** dy onto its grid ({@link dyGridPlacement}), zeros elsewhere. */
+function fillDyGrid(dy: Float32Array, dyGrid: Float32Array, info: backend_util.Conv2DInfo): void {
+  fillNhwcGrid(dy, dyGrid, dyGridPlacement(info));
 }
 
 /**
@@ -141,10 +146,10 @@ export function fillNhwcGrids(
   grid: Float32Array,
   dyGrid: Float32Array,
   info: backend_util.Conv2DInfo,
-  { gw, mp }: GridLayout,
+  { mp }: GridLayout,
 ): void {
   fillXGrid(x, grid, info, mp);
-  fillDyGrid(dy, dyGrid, info, gw);
+  fillDyGrid(dy, dyGrid, info);
 }
 
 /** x onto its NHWC grid (the forward grid's mp cells), then zeros to the end of `grid` (the row tables read past mp). */

@@ -1,7 +1,7 @@
 /** `Conv2DBackpropInput` for wasm, as an XNNPACK convolution (the native kernel is correct but slow). */
 import { backend_util, getKernel, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
 import { BACKEND, checkDyShape, filledOutput, heapF32, nativeKernels, wasmBackendOf } from './common.js';
-import { type GridConv, gridConvApplies, gridConvolve } from './conv2d-grid.js';
+import { gridConvApplies, gridConvolve, inputGradGrid } from './conv2d-grid.js';
 import { parallelKernels } from './simd/parallel.js';
 
 /** Attributes tfjs-core passes to `Conv2DBackpropInput` (see conv2d's gradient). */
@@ -72,44 +72,15 @@ export const conv2DBackpropInput: KernelFunc = ({ inputs, backend: given, attrs 
     fmt,
   );
   checkDyShape('Conv2DBackpropInput', dy, info);
-  const {
-    batchSize,
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    outChannels,
-    filterHeight: fh,
-    filterWidth: fw,
-    strideHeight,
-    strideWidth,
-  } = info;
+  const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight: fh, filterWidth: fw, strideHeight, strideWidth } = info;
   const conv = getKernel('Conv2D', BACKEND);
   if (conv == null) throw new Error('Conv2DBackpropInput (edgeloop): wasm Conv2D missing');
 
-  const dh = inHeight + fh - 1;
-  const dw = inWidth + fw - 1;
-  const offY = fh - 1 - info.padInfo.top;
-  const offX = fw - 1 - info.padInfo.left;
+  // D's size and dy's place in it; at stride 1, D is this grid, which the grid path builds in its own memory.
+  const grid = inputGradGrid(info);
+  const { gh: dh, gw: dw, top: offY, left: offX } = grid;
   const flipped = flippedFilter(heapF32(backend, filter), fh, fw, inChannels, outChannels);
 
-  // Stride 1: D is dy on a padded grid, which the grid path builds in its own memory.
-  const grid: GridConv = {
-    batch: batchSize,
-    h: outHeight,
-    w: outWidth,
-    c: outChannels,
-    top: offY,
-    left: offX,
-    gh: dh,
-    gw: dw,
-    fh,
-    fw,
-    outH: inHeight,
-    outW: inWidth,
-    n: inChannels,
-  };
   const pk = strideHeight === 1 && strideWidth === 1 && gridConvApplies(grid) ? parallelKernels() : undefined;
   const dx = pk && filledOutput(backend, inputShape, (out) => gridConvolve(pk, heapF32(backend, dy), flipped, grid, out));
   if (dx) return dx;

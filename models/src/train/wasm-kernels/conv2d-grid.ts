@@ -9,6 +9,7 @@
  * shared out between the threads.
  */
 import { backend_util, type KernelFunc, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { filledOutput, heapF32, nativeKernel, wasmBackendOf } from './common.js';
 import { type ParallelKernels, parallelKernels } from './simd/parallel.js';
 
@@ -68,6 +69,30 @@ export function forwardGrid(info: backend_util.Conv2DInfo): GridConv {
   };
 }
 
+/**
+ * The grid of a stride-1 input gradient: dy placed at (fh − 1 − padTop, fw − 1 − padLeft) on a
+ * zero-padded (inH + fh − 1) × (inW + fw − 1) grid, whose convolution with the flipped filter
+ * ({@link flippedFilter} in conv2d-backprop-input.ts) is dx.
+ */
+export function inputGradGrid(info: backend_util.Conv2DInfo): GridConv {
+  const { filterHeight: fh, filterWidth: fw } = info;
+  return {
+    batch: info.batchSize,
+    h: info.outHeight,
+    w: info.outWidth,
+    c: info.outChannels,
+    top: fh - 1 - info.padInfo.top,
+    left: fw - 1 - info.padInfo.left,
+    gh: info.inHeight + fh - 1,
+    gw: info.inWidth + fw - 1,
+    fh,
+    fw,
+    outH: info.inHeight,
+    outW: info.inWidth,
+    n: info.inChannels,
+  };
+}
+
 /** Whether the grid path takes this convolution: outputs in sixteens, enough channels, enough work to split. */
 export function gridConvApplies(g: GridConv): boolean {
   const macs = g.batch * g.outH * g.outW * g.fh * g.fw * g.c * g.n;
@@ -110,7 +135,7 @@ export interface ConvEpilogue {
   relu: boolean;
 }
 
-/** Where {@link convolveInShared} left its result: `rows` rows of `owp` cells of n floats at byte `outAt`. */
+/** Where a grid convolution left its result: `rows` rows of `owp` cells of n floats at byte `outAt`. */
 export interface SharedConvOutput {
   outAt: number;
   rows: number;
@@ -120,12 +145,43 @@ export interface SharedConvOutput {
 }
 
 /**
+ * The float counts of a grid convolution's operands, in the order {@link convolveGrid} takes their
+ * offsets: the grid with a spare row of cells, the weights, the tap offsets, the output
+ * ([batch·outH, owp, n], owp = outW rounded up to even) and the bias (0 without one).
+ */
+export function gridConvCounts(g: GridConv, withBias: boolean): number[] {
+  const { batch, c, gh, gw, fh, fw, outH, outW, n } = g;
+  return [(batch * gh * gw + gw) * c, fh * fw * c * n, fh, batch * outH * (outW + (outW % 2)) * n, withBias ? n : 0];
+}
+
+/**
+ * Runs `convRows` over the threads on a grid and weights already in the shared memory, at the
+ * offsets `at` of a reservation made as {@link gridConvCounts} says (with the bias in place when
+ * the epilogue has one). It zeroes the grid's spare row itself: cells are computed in pairs, so a
+ * row of odd width computes one more cell, which reads at most one cell past the grid.
+ */
+export function convolveGrid(pk: ParallelKernels, g: GridConv, at: readonly number[], epilogue?: ConvEpilogue): SharedConvOutput {
+  const { batch, c, gh, gw, fh, fw, outH, outW, n } = g;
+  const [gridAt, weightsAt, offsetsAt, outAt, biasAt] = at as [number, number, number, number, number];
+  const cells = batch * gh * gw;
+  pk.f32().fill(0, gridAt / 4 + cells * c, gridAt / 4 + (cells + gw) * c);
+  // A filter row's taps read fw adjacent cells, fw·c consecutive floats of the grid: one run each.
+  const i32 = pk.i32();
+  for (let i = 0; i < fh; i++) i32[offsetsAt / 4 + i] = i * gw * c * 4;
+  const owp = outW + (outW % 2);
+  const rows = batch * outH;
+  const tail = [fw * c, epilogue?.bias ? biasAt : 0, epilogue?.relu ? 1 : 0];
+  pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, fh, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp, ...tail]);
+  return { outAt, rows, owp, extra: at.slice(5) };
+}
+
+/**
  * The stride-1 convolution of `src` with `weights` ([fh·fw·c, n], row-major, tap-major: the
  * layout of a [fh, fw, c, n] filter) on the grid `g` describes, with the optional `epilogue`
  * applied to each output (in the worker threads, as the sums are stored), left in the shared
- * memory as [batch·outH, owp, n] (owp = outW rounded up to even). `extra` reserves more room (float
- * counts) in the same reservation, for what the caller does next. Undefined, touching nothing,
- * when the shared memory cannot hold it all.
+ * memory ({@link convolveGrid}). `extra` reserves more room (float counts) in the same
+ * reservation, for what the caller does next. Undefined, touching nothing, when the shared memory
+ * cannot hold it all.
  */
 export function convolveInShared(
   pk: ParallelKernels,
@@ -135,28 +191,15 @@ export function convolveInShared(
   epilogue?: ConvEpilogue,
   extra: readonly number[] = [],
 ): SharedConvOutput | undefined {
-  const { batch, c, gh, gw, fh, fw, outH, outW, n } = g;
-  // Cells are computed in pairs, so a row of odd width computes one more cell. It reads at most one
-  // cell past the grid, hence the spare row of cells.
-  const owp = outW + (outW % 2);
-  const rows = batch * outH;
-  const cells = batch * gh * gw + gw;
   const bias = epilogue?.bias;
-  const at = pk.reserve([cells * c, fh * fw * c * n, fh, rows * owp * n, bias ? n : 0, ...extra]);
+  const at = pk.reserve([...gridConvCounts(g, bias !== undefined), ...extra]);
   if (!at) return undefined;
-  const [gridAt, weightsAt, offsetsAt, outAt, biasAt] = at as [number, number, number, number, number];
+  const [gridAt, weightsAt, , , biasAt] = at as [number, number, number, number, number];
   const f32 = pk.f32();
-  const grid = f32.subarray(gridAt / 4, gridAt / 4 + cells * c);
-  fillNhwcGrid(src, grid, g);
-  grid.fill(0, batch * gh * gw * c);
+  fillNhwcGrid(src, f32.subarray(gridAt / 4, gridAt / 4 + g.batch * g.gh * g.gw * g.c), g);
   f32.set(weights, weightsAt / 4);
-  if (bias) f32.set(bias.subarray(0, n), biasAt / 4);
-  // A filter row's taps read fw adjacent cells, fw·c consecutive floats of the grid: one run each.
-  const i32 = pk.i32();
-  for (let i = 0; i < fh; i++) i32[offsetsAt / 4 + i] = i * gw * c * 4;
-  const tail = [fw * c, bias ? biasAt : 0, epilogue?.relu ? 1 : 0];
-  pk.split('convRows', rows, (r0, r1) => [gridAt, offsetsAt, fh, c, weightsAt, n, outAt, r0, r1, outH, gh, gw, owp, ...tail]);
-  return { outAt, rows, owp, extra: at.slice(5) };
+  if (bias) f32.set(bias.subarray(0, g.n), biasAt / 4);
+  return convolveGrid(pk, g, at, epilogue);
 }
 
 /** Copies rows of `owp` cells of n floats from the shared memory at byte `at` into `out`, dropping each row's cells past `outW`. */
@@ -191,6 +234,37 @@ export function gridConvolve(
   return true;
 }
 
+/**
+ * A fresh output holding the convolution of x with filter (NHWC, stride 1, dilation 1, float32)
+ * on the grid path, with the optional epilogue, or undefined where that path does not apply
+ * (too little work, outputs not in sixteens, fewer than 8 input channels, one thread, or the shared
+ * memory full): the caller then runs a native kernel.
+ */
+export function gridConv2D(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  epilogue?: { bias: TensorInfo; relu: boolean },
+): TensorInfo | undefined {
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  const g = forwardGrid(info);
+  const pk = gridConvApplies(g) ? parallelKernels() : undefined;
+  return (
+    pk &&
+    filledOutput(backend, info.outShape, (out) =>
+      gridConvolve(
+        pk,
+        heapF32(backend, x),
+        heapF32(backend, filter),
+        g,
+        out,
+        epilogue && { bias: heapF32(backend, epilogue.bias), relu: epilogue.relu },
+      ),
+    )
+  );
+}
+
 /** Attributes tfjs-core passes to `Conv2D`. */
 interface Conv2DAttrs {
   strides: [number, number] | number;
@@ -221,11 +295,5 @@ export const conv2D: KernelFunc = ({ inputs, backend: given, attrs }) => {
     false,
     'channelsLast',
   );
-  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return native();
-  const g = forwardGrid(info);
-  const pk = gridConvApplies(g) ? parallelKernels() : undefined;
-  return (
-    (pk && filledOutput(backend, info.outShape, (out) => gridConvolve(pk, heapF32(backend, x), heapF32(backend, filter), g, out))) ??
-    native()
-  );
+  return gridConv2D(backend, x, filter, info) ?? native();
 };
